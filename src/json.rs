@@ -1,0 +1,184 @@
+//! Small JSON writing helpers. Documents are written straight into a String
+//! instead of going through a serde value tree, so nothing is copied twice.
+
+use std::fmt::Write as _;
+
+/// Appends `text` as a JSON string literal. Non-ASCII text is written as is
+/// (the Lambda escaped it to `\uXXXX`, growing documents up to 6x).
+pub fn write_str(out: &mut String, text: &str) {
+    out.push('"');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        let escape: &str = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..index]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", byte);
+        } else {
+            out.push_str(escape);
+        }
+        start = index + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
+/// Appends `"key":` for a key that needs no escaping.
+pub fn write_key(out: &mut String, key: &str) {
+    out.push('"');
+    out.push_str(key);
+    out.push_str("\":");
+}
+
+/// Appends an optional string, or `null`.
+pub fn write_opt_str(out: &mut String, text: Option<&str>) {
+    match text {
+        Some(text) => write_str(out, text),
+        None => out.push_str("null"),
+    }
+}
+
+/// True when the JSON text nests arrays/objects deeper than `max_depth`.
+/// A linear scan, so deep input is refused before any recursive parser
+/// (whose stack a small wasm host may not have) sees it.
+pub fn nests_deeper_than(text: &[u8], max_depth: u32) -> bool {
+    let mut depth: u32 = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in text {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Skips JSON whitespace.
+pub fn trim_json_start(text: &str) -> &str {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+}
+
+/// Latest instant written as a four-digit-year ISO-8601 date.
+const MAX_MILLIS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+const MIN_MILLIS: i64 = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
+
+/// Appends epoch milliseconds as `"YYYY-MM-DDTHH:MM:SS.mmmZ"` (quoted).
+/// Returns false, writing nothing, outside years 0000-9999.
+pub fn write_iso8601_millis(out: &mut String, millis: i64) -> bool {
+    if !(MIN_MILLIS..=MAX_MILLIS).contains(&millis) {
+        return false;
+    }
+    let days = millis.div_euclid(86_400_000);
+    let in_day = millis.rem_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    let secs = in_day / 1000;
+    let _ = write!(
+        out,
+        "\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\"",
+        year,
+        month,
+        day,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        in_day % 1000
+    );
+    true
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// 128-bit FNV-1a: a stable, dependency-free digest for error-document ids.
+pub fn fnv1a_128(parts: &[&[u8]]) -> u128 {
+    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
+    const PRIME: u128 = 0x0000000001000000000000000000013B;
+    let mut hash = OFFSET;
+    for part in parts {
+        for &byte in *part {
+            hash ^= u128::from(byte);
+            hash = hash.wrapping_mul(PRIME);
+        }
+        // Separator so ("ab","c") and ("a","bc") differ.
+        hash ^= 0xff;
+        hash = hash.wrapping_mul(PRIME);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iso(millis: i64) -> Option<String> {
+        let mut out = String::new();
+        write_iso8601_millis(&mut out, millis).then_some(out)
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso(1_521_826_474_000).unwrap(), "\"2018-03-23T17:34:34.000Z\"");
+        assert_eq!(iso(0).unwrap(), "\"1970-01-01T00:00:00.000Z\"");
+        assert_eq!(iso(-1).unwrap(), "\"1969-12-31T23:59:59.999Z\"");
+        assert_eq!(iso(951_782_400_123).unwrap(), "\"2000-02-29T00:00:00.123Z\"");
+        assert_eq!(iso(MAX_MILLIS).unwrap(), "\"9999-12-31T23:59:59.999Z\"");
+        assert_eq!(iso(MIN_MILLIS).unwrap(), "\"0000-01-01T00:00:00.000Z\"");
+        assert_eq!(iso(MAX_MILLIS + 1), None);
+        assert_eq!(iso(MIN_MILLIS - 1), None);
+    }
+
+    #[test]
+    fn escapes_only_what_json_requires() {
+        let mut out = String::new();
+        write_str(&mut out, "a\"b\\c\n\u{1}é\u{2028}");
+        assert_eq!(out, "\"a\\\"b\\\\c\\n\\u0001é\u{2028}\"");
+        assert_eq!(serde_json::from_str::<String>(&out).unwrap(), "a\"b\\c\n\u{1}é\u{2028}");
+    }
+
+    #[test]
+    fn depth_scan_ignores_brackets_in_strings() {
+        assert!(!nests_deeper_than(br#"{"a":"[[[[[[","b":[1]}"#, 2));
+        assert!(nests_deeper_than(br#"{"a":[[1]]}"#, 2));
+        assert!(!nests_deeper_than(br#"{"a":"\"[[[","b":{}}"#, 2));
+    }
+}
