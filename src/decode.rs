@@ -139,6 +139,11 @@ impl Decoder {
         &self.options
     }
 
+    /// Changes the options and keeps the buffers.
+    pub fn set_options(&mut self, options: Options) {
+        self.options = options;
+    }
+
     /// Decodes one payload into `sink` and returns what it counted.
     pub fn decode(&mut self, payload: &[u8], sink: &mut dyn Sink) -> Counters {
         let mut run = Run { sink, counters: Counters { input_bytes: payload.len() as u64, ..Counters::default() } };
