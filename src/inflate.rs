@@ -61,8 +61,7 @@ pub fn inflate_member(
             TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
                 out.clear();
                 return Err(InflateError::Corrupt(format!(
-                    "gzip data is truncated (deflate stream ends after {} of {} bytes)",
-                    consumed,
+                    "gzip data is truncated: the deflate stream is still open after its last byte ({} bytes)",
                     deflate.len()
                 )));
             }

@@ -1,0 +1,51 @@
+//! The seed's example Kinesis event (Table 1 of the seeds), checked field by
+//! field through the component.
+
+use gen3_cwlogs_tests::{component_decoder, fixture};
+use serde_json::Value;
+
+#[test]
+fn seed_example_gives_its_two_documents() {
+    let seed = fixture("seed-kinesis-event");
+    let output = component_decoder().decode(&seed.input, &seed.options).expect("decode");
+    assert_eq!(output.documents.len(), 2);
+    assert!(output.errors.is_empty() && output.alerts.is_empty());
+    let ids: Vec<&str> = output.documents.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "33937864433052288198345880427171302362958917358574829568",
+            "33937864433052288198345880427171302362958917358574829569"
+        ]
+    );
+    for document in &output.documents {
+        let json: Value = serde_json::from_str(&document.json).expect("valid JSON");
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "messageType",
+                "owner",
+                "logGroup",
+                "logStream",
+                "subscriptionFilters",
+                "timestamp",
+                "message",
+                "id",
+                "commons",
+                "kinesis"
+            ]
+        );
+        assert_eq!(json["timestamp"], "2018-03-23T17:34:34.000Z");
+        assert_eq!(json["logGroup"], "devplanetv1");
+        assert_eq!(json["commons"], "devplanetv1");
+        assert_eq!(json["id"], document.id.as_str());
+        assert_eq!(json["message"]["kubernetes"]["pod_name"], "sheepdog-deployment-1767503258-n23ck");
+        assert_eq!(json["kinesis"]["sequenceNumber"], "49545115243490985018280067714973144582180062593244200961");
+        assert_eq!(json["kinesis"]["approximateArrivalTimestamp"], 1428537600);
+        assert_eq!(document.timestamp_ms, 1_521_826_474_000);
+    }
+    let first: Value = serde_json::from_str(&output.documents[0].json).unwrap();
+    assert_eq!(first["message"]["stream"], "stderr");
+    assert!(first["message"]["log"].as_str().unwrap().starts_with("[pid: 28|app: 0|req: 1936/2826]"));
+}
