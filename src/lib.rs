@@ -31,6 +31,7 @@ mod options;
 mod sink;
 
 pub use decode::{Decoder, MAX_METADATA_BYTES, decode};
+pub use inflate::crc32;
 pub use options::{Limits, MAX_JSON_DEPTH_CEILING, Options, Schema};
 pub use sink::{Alert, AlertRef, Counters, Document, DocumentRef, ErrorDocument, ErrorKind, ErrorRef, Output, Sink};
 

@@ -41,6 +41,11 @@ impl ComponentDecoder {
     /// When instantiation fails (e.g. the component imports something).
     pub fn new(engine: &Engine, component: &Component) -> wasmtime::Result<Self> {
         let mut store = Store::new(engine, ());
+        // wasmtime caps what one call may return at 128 MiB by default, a
+        // guard against hostile guests. This guest is the decoder, whose
+        // output is bounded by its limits and the input size; a large S3
+        // archive legitimately returns more.
+        store.set_hostcall_fuel(usize::MAX);
         let linker = Linker::<()>::new(engine);
         let bindings = Cwlogs::instantiate(&mut store, component, &linker)?;
         Ok(ComponentDecoder { store, bindings })
