@@ -14,7 +14,7 @@ summarise() {
     failed=$(grep -oE '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
     rm -f "$log"
     echo
-    echo "all runners: ${passed} passed, ${failed} failed"
+    echo "total: ${passed} passed, ${failed} failed"
     exit "$status"
 }
 trap summarise EXIT
