@@ -15,7 +15,7 @@ use serde::de::DeserializeSeed;
 use serde_json::value::RawValue;
 
 use crate::envelope::{
-    CowStr, Envelope, EnvelopeSeed, FirehoseRecord, KubernetesPod, KinesisRecord, LogEvent, Members, Message,
+    CowStr, EMBEDDED_OPTION_PREFIX, EmbeddedOptions, Envelope, EnvelopeSeed, FirehoseRecord, KubernetesPod, KinesisRecord, LogEvent, Members, Message,
     TOO_MANY_EVENTS, Transport,
 };
 use crate::inflate::{InflateError, inflate_member, is_gzip};
@@ -146,6 +146,18 @@ impl Decoder {
 
     /// Decodes one payload into `sink` and returns what it counted.
     pub fn decode(&mut self, payload: &[u8], sink: &mut dyn Sink) -> Counters {
+        if self.options.embedded_options {
+            if let Some(options) = embedded_options(payload, &self.options) {
+                let configured = std::mem::replace(&mut self.options, options);
+                let counters = self.decode_payload(payload, sink);
+                self.options = configured;
+                return counters;
+            }
+        }
+        self.decode_payload(payload, sink)
+    }
+
+    fn decode_payload(&mut self, payload: &[u8], sink: &mut dyn Sink) -> Counters {
         let mut run = Run { sink, counters: Counters { input_bytes: payload.len() as u64, ..Counters::default() } };
         let start = payload.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(payload.len());
         let body = &payload[start..];
@@ -547,7 +559,7 @@ impl Decoder {
             prefix.push_str("],");
         }
         for (key, value) in &envelope.extra {
-            if !RESERVED_KEYS.contains(&key.as_ref()) {
+            if !RESERVED_KEYS.contains(&key.as_ref()) && !key.starts_with(EMBEDDED_OPTION_PREFIX) {
                 write_str(&mut prefix, key);
                 prefix.push(':');
                 prefix.push_str(value.get());
@@ -757,6 +769,7 @@ impl Decoder {
         run.sink.error(ErrorRef {
             id: &id,
             commons: failure.commons,
+            timestamp_ms: failure.timestamp_ms.filter(|millis| write_iso8601_millis(&mut String::new(), *millis)),
             kind: failure.kind,
             reason: failure.reason,
             json: out,
@@ -791,6 +804,36 @@ impl<'a> Record<'a> {
     fn plain(label: &str, index: usize, raw: Raw<'a>) -> Self {
         Record { label: label.to_owned(), index, key: label.to_owned(), metadata: String::new(), arrival_ms: None, raw }
     }
+}
+
+/// The options a JSON payload sets for itself, if it sets any.
+fn embedded_options(payload: &[u8], configured: &Options) -> Option<Options> {
+    let text = std::str::from_utf8(payload).ok()?;
+    if !trim_json_start(text).starts_with('{') {
+        return None;
+    }
+    let embedded = serde_json::from_str::<EmbeddedOptions>(text).ok()?;
+    if embedded.commons.is_none()
+        && embedded.threshold.is_none()
+        && embedded.alert_streams.is_none()
+        && embedded.schema.is_none()
+    {
+        return None;
+    }
+    let mut options = configured.clone();
+    if let Some(commons) = embedded.commons {
+        options.commons = Some(commons.into_owned());
+    }
+    if let Some(threshold) = embedded.threshold {
+        options.slow_threshold_secs = threshold.trim().parse::<f64>().ok();
+    }
+    if let Some(streams) = embedded.alert_streams {
+        options.alert_streams = streams.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    }
+    if let Some(schema) = embedded.schema.as_deref().and_then(Schema::from_name) {
+        options.schema = schema;
+    }
+    Some(options)
 }
 
 fn check_metadata_size(size: usize) -> Result<(), RecordError> {

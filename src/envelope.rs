@@ -314,3 +314,19 @@ impl<'de> Deserialize<'de> for CowStr<'de> {
         deserializer.deserialize_str(StrVisitor)
     }
 }
+
+/// Options a payload carries for itself (see `Options::embedded_options`).
+#[derive(Deserialize, Default)]
+pub struct EmbeddedOptions<'a> {
+    #[serde(rename = "gen3_cwlogs_commons", borrow, default)]
+    pub commons: Option<Cow<'a, str>>,
+    #[serde(rename = "gen3_cwlogs_threshold", borrow, default)]
+    pub threshold: Option<Cow<'a, str>>,
+    #[serde(rename = "gen3_cwlogs_alert_streams", borrow, default)]
+    pub alert_streams: Option<Cow<'a, str>>,
+    #[serde(rename = "gen3_cwlogs_schema", borrow, default)]
+    pub schema: Option<Cow<'a, str>>,
+}
+
+/// Prefix of the keys read by `EmbeddedOptions`; never copied into documents.
+pub const EMBEDDED_OPTION_PREFIX: &str = "gen3_cwlogs_";

@@ -77,6 +77,12 @@ pub struct Options {
     pub alert_streams: Vec<String>,
     pub schema: Schema,
     pub limits: Limits,
+    /// Let a JSON payload set this call's options through top-level keys
+    /// `gen3_cwlogs_commons`, `gen3_cwlogs_threshold`,
+    /// `gen3_cwlogs_alert_streams` (comma-separated) and `gen3_cwlogs_schema`
+    /// (all strings). For hosts with no per-record options, such as Fluent
+    /// Bit, whose pipeline sets these keys itself. Off by default.
+    pub embedded_options: bool,
 }
 
 impl Options {

@@ -75,6 +75,8 @@ impl ErrorKind {
 pub struct ErrorRef<'a> {
     pub id: &'a str,
     pub commons: Option<&'a str>,
+    /// The event's time, else the record's arrival time, when known.
+    pub timestamp_ms: Option<i64>,
     pub kind: ErrorKind,
     /// Names the record (and event) and the reason.
     pub reason: &'a str,
@@ -162,6 +164,7 @@ pub struct Alert {
 pub struct ErrorDocument {
     pub id: String,
     pub commons: Option<String>,
+    pub timestamp_ms: Option<i64>,
     pub kind: ErrorKind,
     pub reason: String,
     pub json: String,
@@ -200,6 +203,7 @@ impl Sink for Output {
         self.errors.push(ErrorDocument {
             id: error.id.to_owned(),
             commons: error.commons.map(str::to_owned),
+            timestamp_ms: error.timestamp_ms,
             kind: error.kind,
             reason: error.reason.to_owned(),
             json: error.json.to_owned(),

@@ -7,6 +7,9 @@
 //! `UPDATE_GOLDEN=1 cargo test -p gen3-cwlogs-tests` rewrites the expected
 //! files; review the diff before committing it.
 
+pub mod fluent_bit;
+pub mod lua;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -81,6 +84,9 @@ pub fn options_from_json(value: &Value) -> Options {
             max_events_per_record: number("max_events_per_record").map_or(defaults.max_events_per_record, |n| n as u32),
             max_json_depth: number("max_json_depth").map_or(defaults.max_json_depth, |n| n as u32),
         },
+        // Only the Fluent Bit module reads options from the payload; its
+        // own tests cover that.
+        embedded_options: false,
     }
 }
 

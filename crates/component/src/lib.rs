@@ -53,6 +53,7 @@ fn options_from_wit(options: Options) -> core::Options {
             max_events_per_record: limits.max_events_per_record,
             max_json_depth: limits.max_json_depth,
         }),
+        embedded_options: false,
     }
 }
 
@@ -94,6 +95,7 @@ fn output_to_wit(output: core::Output) -> Output {
             .map(|error| ErrorDocument {
                 id: error.id,
                 commons: error.commons,
+                timestamp_ms: error.timestamp_ms,
                 kind: error_kind_to_wit(error.kind),
                 reason: error.reason,
                 json: error.json,

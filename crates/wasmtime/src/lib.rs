@@ -122,6 +122,7 @@ fn output_from_wit(output: wit::Output) -> core::Output {
             .map(|error| core::ErrorDocument {
                 id: error.id,
                 commons: error.commons,
+                timestamp_ms: error.timestamp_ms,
                 kind: error_kind_from_wit(error.kind),
                 reason: error.reason,
                 json: error.json,

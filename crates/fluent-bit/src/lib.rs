@@ -1,0 +1,199 @@
+//! The decoder as a Fluent Bit `filter_wasm` module (`Event_Format json`).
+//!
+//! Fluent Bit (>= 4.1.2, WAMR) keeps one instance per filter and, for each
+//! record, copies the tag and the record body (JSON text) into the module
+//! with the module's exported `malloc`, NUL-terminated, calls
+//! [`gen3_cwlogs_filter`], copies the NUL-terminated JSON object it returns,
+//! and frees the inputs with the module's `free`. It never frees what the
+//! filter returns, so the result lives in one buffer owned by the module and
+//! reused by every call.
+//!
+//! filter_wasm cannot emit several records, so the result is ONE object:
+//!
+//! ```json
+//! {"records": [{"kind": "document", "route": "devplanetv1", "time": 1521826474.000, "record": {...}},
+//!              {"kind": "alert", "route": "...", "time": ..., "record": {"slack_payload": "<JSON text>", "slack_headers": {...}, ...}},
+//!              {"kind": "error", "route": "...", "time": ..., "record": {...}}],
+//!  "counters": {...}}
+//! ```
+//!
+//! and the shipped Lua filter (`pipeline-configs/fluent-bit/cwlogs.lua`)
+//! splits it into one record per entry. Per-commons options come from the
+//! record itself (`gen3_cwlogs_*` keys set by the pipeline's `modify`
+//! filter), because filter_wasm passes none.
+//!
+//! The result is always one valid JSON object: invalid JSON after a valid
+//! record makes Fluent Bit abort. Nothing is dropped on purpose: a payload
+//! that yields no entries still returns `{"records": [], ...}`, which the
+//! Lua filter drops after counting.
+
+use std::alloc::Layout;
+use std::cell::RefCell;
+use std::fmt::Write as _;
+
+use gen3_cwlogs::write::write_str;
+use gen3_cwlogs::{AlertRef, Counters, Decoder, DocumentRef, ErrorRef, Options, Sink};
+
+/// Writes the entries straight into the reused output buffer.
+struct EntryWriter<'o> {
+    out: &'o mut String,
+    entries: usize,
+}
+
+impl EntryWriter<'_> {
+    fn begin_entry(&mut self, kind: &str, route: Option<&str>, time_ms: Option<i64>) {
+        if self.entries > 0 {
+            self.out.push(',');
+        }
+        self.entries += 1;
+        self.out.push_str("{\"kind\":\"");
+        self.out.push_str(kind);
+        self.out.push_str("\",\"route\":");
+        write_str(self.out, route.unwrap_or("unknown"));
+        if let Some(millis) = time_ms {
+            // Seconds as a decimal, exact to the millisecond.
+            let seconds = millis.div_euclid(1000);
+            let _ = write!(self.out, ",\"time\":{seconds}.{:03}", millis.rem_euclid(1000));
+        }
+        self.out.push_str(",\"record\":");
+    }
+}
+
+impl Sink for EntryWriter<'_> {
+    fn document(&mut self, document: DocumentRef<'_>) {
+        self.begin_entry("document", Some(document.commons), Some(document.timestamp_ms));
+        self.out.push_str(document.json);
+        self.out.push('}');
+    }
+
+    fn alert(&mut self, alert: AlertRef<'_>) {
+        // Shaped for Fluent Bit's http output with `body_key $slack_payload`
+        // and `headers_key $slack_headers`: one POST per alert, the payload
+        // sent verbatim.
+        self.begin_entry("alert", Some(alert.commons), None);
+        self.out.push_str("{\"slack_payload\":");
+        write_str(self.out, alert.slack_payload);
+        self.out.push_str(",\"slack_headers\":{\"Content-Type\":\"application/json\"},\"commons\":");
+        write_str(self.out, alert.commons);
+        self.out.push_str(",\"document_id\":");
+        write_str(self.out, alert.document_id);
+        self.out.push_str(",\"seconds\":");
+        write_str(self.out, alert.seconds);
+        self.out.push_str("}}");
+    }
+
+    fn error(&mut self, error: ErrorRef<'_>) {
+        self.begin_entry("error", error.commons, error.timestamp_ms);
+        self.out.push_str(error.json);
+        self.out.push('}');
+    }
+}
+
+struct State {
+    decoder: Decoder,
+    output: String,
+}
+
+thread_local! {
+    // One instance per filter, reused for every record: the decoder's
+    // buffers and the output buffer are kept between calls.
+    static STATE: RefCell<State> = RefCell::new(State {
+        decoder: Decoder::new(Options { embedded_options: true, ..Options::default() }),
+        output: String::new(),
+    });
+}
+
+/// Decodes one record body into the NUL-terminated result (without calling
+/// into the host); the testable part of [`gen3_cwlogs_filter`].
+pub fn filter_record(record: Option<&[u8]>, output: &mut String, decoder: &mut Decoder) {
+    output.clear();
+    output.push_str("{\"records\":[");
+    let mut writer = EntryWriter { out: output, entries: 0 };
+    let counters = match record {
+        Some(record) => decoder.decode(record, &mut writer),
+        None => {
+            // The host could not copy the record in (its allocation failed):
+            // say so in the dead letter rather than drop it silently.
+            writer.begin_entry("error", None, None);
+            writer.out.push_str(
+                "{\"error\":{\"kind\":\"host\",\"reason\":\"Fluent Bit passed no record (allocating its copy in the module failed)\"}}}",
+            );
+            Counters { records: 1, records_failed: 1, errors: 1, ..Counters::default() }
+        }
+    };
+    output.push_str("],\"counters\":");
+    counters.write_json(output);
+    output.push('}');
+    output.push('\0');
+}
+
+/// The filter function named by `Function_Name gen3_cwlogs_filter`.
+///
+/// Returns a pointer to a NUL-terminated JSON object in the module's output
+/// buffer, valid until the next call.
+///
+/// # Safety
+/// `record_ptr` must be null or point to `record_len` readable bytes, as
+/// Fluent Bit guarantees; the tag is not read.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn gen3_cwlogs_filter(
+    _tag_ptr: *const u8,
+    _tag_len: u32,
+    _time_sec: u32,
+    _time_nsec: u32,
+    record_ptr: *const u8,
+    record_len: u32,
+) -> *const u8 {
+    let record = if record_ptr.is_null() {
+        None
+    } else {
+        // SAFETY: the host wrote `record_len` bytes at `record_ptr`.
+        Some(unsafe { std::slice::from_raw_parts(record_ptr, record_len as usize) })
+    };
+    STATE.with_borrow_mut(|state| {
+        let State { decoder, output } = state;
+        filter_record(record, output, decoder);
+        output.as_ptr()
+    })
+}
+
+/// Every block starts with its size, so `free` needs no size argument.
+const HEADER: usize = 8;
+
+/// The allocator Fluent Bit (WAMR) uses to copy records in. Without it WAMR
+/// falls back to a ~63 KiB internal heap and larger records never arrive.
+///
+/// # Safety
+/// Returns null when `size` cannot be allocated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn malloc(size: usize) -> *mut u8 {
+    let Some(total) = size.checked_add(HEADER) else { return std::ptr::null_mut() };
+    let Ok(layout) = Layout::from_size_align(total, HEADER) else { return std::ptr::null_mut() };
+    // SAFETY: the layout has a non-zero size.
+    let block = unsafe { std::alloc::alloc(layout) };
+    if block.is_null() {
+        return block;
+    }
+    // SAFETY: the block holds at least HEADER bytes, aligned for a usize.
+    unsafe {
+        block.cast::<usize>().write(total);
+        block.add(HEADER)
+    }
+}
+
+/// Frees a block from [`malloc`].
+///
+/// # Safety
+/// `ptr` must be null or a pointer returned by [`malloc`] not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn free(ptr: *mut u8) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: malloc put the block's total size HEADER bytes before `ptr`.
+    unsafe {
+        let block = ptr.sub(HEADER);
+        let total = block.cast::<usize>().read();
+        std::alloc::dealloc(block, Layout::from_size_align_unchecked(total, HEADER));
+    }
+}

@@ -1,0 +1,47 @@
+-- Lua filters that follow the gen3-cwlogs wasm filter in Fluent Bit.
+--
+-- filter_wasm can return only one record, so the module returns one object
+-- {"records": [{"kind", "route", "time", "record"}, ...], "counters": {...}}.
+-- `split` turns it into one record per entry; `set_time` then gives each
+-- record its own time (Fluent Bit gives every record of a split the same
+-- time, so this needs a second filter). Both run with enable_flb_null on, so
+-- JSON nulls inside documents survive the round trip through Lua.
+
+-- One record per entry, tagged for routing by rewrite_tag:
+-- _cwlogs_kind (document|alert|error) and _cwlogs_route (commons name).
+function split(tag, timestamp, record)
+    local entries = record["records"]
+    if type(entries) ~= "table" then
+        -- Not the module's result (it always has "records"): keep it as it
+        -- is; the pipeline's dead letter for unsplit records takes it.
+        return 0, timestamp, record
+    end
+    local out = {}
+    for i = 1, #entries do
+        local entry = entries[i]
+        local doc = entry["record"]
+        if type(doc) == "table" then
+            doc["_cwlogs_kind"] = entry["kind"]
+            doc["_cwlogs_route"] = entry["route"] or "unknown"
+            doc["_cwlogs_time"] = entry["time"]
+            out[#out + 1] = doc
+        end
+    end
+    if #out == 0 then
+        -- Only CONTROL_MESSAGEs: nothing to store (they are counted).
+        return -1, timestamp, record
+    end
+    -- 2: keep the input's time for now; set_time sets each record's own.
+    return 2, timestamp, out
+end
+
+-- The record's own time (epoch seconds, millisecond precision) when it has
+-- one; otherwise the time it arrived.
+function set_time(tag, timestamp, record)
+    local seconds = record["_cwlogs_time"]
+    if seconds == nil then
+        return 0, timestamp, record
+    end
+    record["_cwlogs_time"] = nil
+    return 1, seconds, record
+end

@@ -1,0 +1,242 @@
+//! The Fluent Bit module through an exact imitation of filter_wasm's
+//! calling sequence, then the shipped Lua filters in LuaJIT.
+
+use base64::Engine as _;
+use gen3_cwlogs::{Options, decode};
+use gen3_cwlogs_tests::fluent_bit::{FLUENT_BIT_WASM, FUNCTION_NAME, FilterOutcome, host};
+use gen3_cwlogs_tests::lua::{LuaFilter, normalise_numbers};
+use gen3_cwlogs_tests::{fixture, fixtures};
+use serde_json::{Value, json};
+use wasmparser::{Parser, Payload};
+
+const TAG: &str = "cwlogs.devplanetv1";
+
+fn lua_script() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline-configs/fluent-bit/cwlogs.lua")
+}
+
+fn replaced(outcome: FilterOutcome) -> Value {
+    match outcome {
+        FilterOutcome::Replaced(value) => value,
+        FilterOutcome::Dropped => panic!("the module dropped a record"),
+    }
+}
+
+#[test]
+fn module_imports_nothing_and_exports_the_filter_abi() {
+    let mut imports = Vec::new();
+    let mut exports = Vec::new();
+    for payload in Parser::new(0).parse_all(FLUENT_BIT_WASM) {
+        match payload.unwrap() {
+            Payload::ImportSection(section) => {
+                for import in section.into_imports() {
+                    let import = import.unwrap();
+                    imports.push(format!("{}::{}", import.module, import.name));
+                }
+            }
+            Payload::ExportSection(section) => {
+                for export in section {
+                    exports.push(export.unwrap().name.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(imports, Vec::<String>::new());
+    for name in ["memory", "malloc", "free", FUNCTION_NAME] {
+        assert!(exports.iter().any(|export| export == name), "missing export {name} in {exports:?}");
+    }
+    println!("Fluent Bit module: {} bytes, imports: none", FLUENT_BIT_WASM.len());
+}
+
+/// The module's entries match the core's output for the same payload.
+fn assert_matches_core(name: &str, payload: &[u8], options: &Options, result: &Value) {
+    let expected = decode(payload, options);
+    let entries = result["records"].as_array().expect("records array");
+    let kinds = |kind: &str| entries.iter().filter(move |entry| entry["kind"] == kind).collect::<Vec<_>>();
+    let documents = kinds("document");
+    assert_eq!(documents.len(), expected.documents.len(), "{name}: documents");
+    for (entry, document) in documents.iter().zip(&expected.documents) {
+        assert_eq!(entry["record"], serde_json::from_str::<Value>(&document.json).unwrap(), "{name}");
+        assert_eq!(entry["route"], document.commons.as_str());
+        let millis = (entry["time"].as_f64().unwrap() * 1000.0).round() as i64;
+        assert_eq!(millis, document.timestamp_ms, "{name}: time");
+    }
+    let errors = kinds("error");
+    assert_eq!(errors.len(), expected.errors.len(), "{name}: errors");
+    for (entry, error) in errors.iter().zip(&expected.errors) {
+        assert_eq!(entry["record"], serde_json::from_str::<Value>(&error.json).unwrap(), "{name}");
+    }
+    let alerts = kinds("alert");
+    assert_eq!(alerts.len(), expected.alerts.len(), "{name}: alerts");
+    for (entry, alert) in alerts.iter().zip(&expected.alerts) {
+        assert_eq!(entry["record"]["slack_payload"], alert.slack_payload.as_str());
+        assert_eq!(entry["record"]["slack_headers"], json!({"Content-Type": "application/json"}));
+    }
+    let counters = &result["counters"];
+    assert_eq!(counters["documents"], expected.counters.documents, "{name}");
+    assert_eq!(counters["errors"], expected.counters.errors, "{name}");
+}
+
+#[test]
+fn every_fixture_through_the_host_gives_the_cores_output() {
+    let mut host = host();
+    for fixture in fixtures() {
+        // Fluent Bit hands the module JSON records; the module must also
+        // survive anything else without trapping.
+        let result = replaced(host.call(TAG, (1_700_000_000, 5), &fixture.input).unwrap());
+        let options = Options { embedded_options: true, ..fixture.options.clone() };
+        // The module has no options but what the record carries.
+        let options = Options { limits: Default::default(), schema: Default::default(), commons: None, slow_threshold_secs: None, alert_streams: Vec::new(), ..options };
+        assert_matches_core(&fixture.name, &fixture.input, &options, &result);
+    }
+}
+
+/// A payload as the pipeline's `modify` filter leaves it: the Firehose
+/// delivery plus the commons' options.
+fn with_options(payload: &[u8], extra: Value) -> Vec<u8> {
+    let mut value: Value = serde_json::from_slice(payload).unwrap();
+    for (key, item) in extra.as_object().unwrap() {
+        value[key] = item.clone();
+    }
+    serde_json::to_vec(&value).unwrap()
+}
+
+#[test]
+fn options_come_from_the_record() {
+    let alerts = fixture("alerts");
+    let payload = with_options(
+        &alerts.input,
+        json!({"gen3_cwlogs_commons": "devplanetv1", "gen3_cwlogs_threshold": "65.0", "gen3_cwlogs_alert_streams": "revproxy,sheepdog,peregrine"}),
+    );
+    let result = replaced(host().call(TAG, (0, 0), &payload).unwrap());
+    let kinds: Vec<&str> = result["records"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "alert").count(), 3, "{kinds:?}");
+    let documents: Vec<&Value> = result["records"].as_array().unwrap().iter().filter(|e| e["kind"] == "document").collect();
+    for document in documents {
+        assert_eq!(document["record"]["commons"], "devplanetv1");
+        assert!(document["record"].get("gen3_cwlogs_commons").is_none(), "option keys never reach documents");
+    }
+    // Without the keys: no alerts, commons from the log group.
+    let plain = replaced(host().call(TAG, (0, 0), &alerts.input).unwrap());
+    assert!(plain["records"].as_array().unwrap().iter().all(|e| e["kind"] != "alert"));
+}
+
+#[test]
+fn a_failed_record_copy_becomes_an_error_entry() {
+    let result = replaced(host().call_without_record(TAG).unwrap());
+    assert_eq!(result["records"][0]["kind"], "error");
+    assert_eq!(result["records"][0]["route"], "unknown");
+    assert_eq!(result["counters"]["records_failed"], 1);
+}
+
+fn kinesis_event_with_record_of(size: usize) -> Vec<u8> {
+    // Incompressible message text, so the gzip'd record is about `size`.
+    let mut state = 0x1234_5678_u64;
+    let mut events = Vec::new();
+    let mut total = 0;
+    let mut n = 0;
+    while total < size {
+        let text: String = (0..2000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'!' + (state % 90) as u8)
+            })
+            .collect();
+        total += text.len() * 3 / 4;
+        events.push(json!({"id": n.to_string(), "timestamp": 1_521_826_474_000_i64 + n, "message": text}));
+        n += 1;
+    }
+    let envelope = json!({"messageType": "DATA_MESSAGE", "owner": "1", "logGroup": "devplanetv1", "logStream": "big", "subscriptionFilters": [], "logEvents": events});
+    let gzip = gen3_cwlogs_workload::gzip(envelope.to_string().as_bytes());
+    let data = base64::engine::general_purpose::STANDARD.encode(&gzip);
+    serde_json::to_vec(&json!({"Records": [{"kinesis": {"data": data, "sequenceNumber": "1"}}]})).unwrap()
+}
+
+#[test]
+fn one_mebibyte_records_and_a_multi_mebibyte_delivery_pass() {
+    let mut host = host();
+    let payload = kinesis_event_with_record_of(1 << 20);
+    assert!(payload.len() > (1 << 20), "payload is {} bytes", payload.len());
+    let result = replaced(host.call(TAG, (0, 0), &payload).unwrap());
+    assert_matches_core("1 MiB record", &payload, &Options { embedded_options: true, ..Options::default() }, &result);
+    assert_eq!(result["counters"]["errors"], 0);
+
+    let generated = gen3_cwlogs_workload::generate(&gen3_cwlogs_workload::Spec {
+        form: gen3_cwlogs_workload::Form::Firehose,
+        records: 320,
+        events_per_record: 100,
+        ..Default::default()
+    });
+    assert!(generated.payload.len() > 4 << 20, "{} bytes", generated.payload.len());
+    let result = replaced(host.call(TAG, (0, 0), &generated.payload).unwrap());
+    assert_eq!(result["counters"]["documents"], generated.events);
+}
+
+#[test]
+fn one_hundred_thousand_calls_keep_memory_flat() {
+    let mut host = host();
+    let inputs: Vec<Vec<u8>> = ["seed-kinesis-event", "bad-events", "firehose-delivery", "alerts", "s3-archive", "messages", "bad-payload-json"]
+        .iter()
+        .map(|name| fixture(name).input)
+        .collect();
+    // Warm-up: every buffer reaches its working size.
+    for input in &inputs {
+        replaced(host.call(TAG, (0, 0), input).unwrap());
+    }
+    let warm = host.memory_bytes();
+    let mut first_result = Vec::new();
+    for call in 0..100_000 {
+        let input = &inputs[call % inputs.len()];
+        if call < inputs.len() {
+            replaced(host.call(TAG, (0, 0), input).unwrap());
+            first_result.push(host.last_result.clone());
+        } else {
+            // The same input still gives the same bytes (parsed once above).
+            let text = host.call_raw(TAG, (0, 0), input).unwrap().expect("not dropped");
+            assert!(text == first_result[call % inputs.len()], "call {call}: result changed");
+        }
+    }
+    let after = host.memory_bytes();
+    println!("linear memory: {warm} bytes after warm-up, {after} bytes after 100,000 calls");
+    assert_eq!(after, warm, "linear memory grew from {warm} to {after} bytes");
+}
+
+#[test]
+fn the_shipped_lua_splits_the_modules_real_output() {
+    let lua = LuaFilter::load(&lua_script());
+    let mut host = host();
+    for name in ["seed-kinesis-event", "bad-records", "alerts", "control-message", "bad-events", "messages", "numeric-ids"] {
+        let fixture = fixture(name);
+        let payload = with_options(&fixture.input, json!({"gen3_cwlogs_commons": "devplanetv1", "gen3_cwlogs_threshold": "65"}));
+        let result = replaced(host.call(TAG, (0, 0), &payload).unwrap());
+        let arrival = 1_700_000_000.25;
+        let split = lua.call("split", TAG, arrival, &result);
+        let entries = result["records"].as_array().unwrap();
+        assert_eq!(split.len(), entries.len(), "{name}: one record per entry");
+        for ((time, record), entry) in split.iter().zip(entries) {
+            assert_eq!(*time, arrival, "split keeps the input time");
+            let timed = lua.call("set_time", TAG, *time, record);
+            assert_eq!(timed.len(), 1);
+            let (time, record) = &timed[0];
+            let expected_time = entry["time"].as_f64().unwrap_or(arrival);
+            assert_eq!(*time, expected_time, "{name}: record time");
+            assert_eq!(record["_cwlogs_kind"], entry["kind"]);
+            assert_eq!(record["_cwlogs_route"], entry["route"]);
+            assert!(record.get("_cwlogs_time").is_none(), "set_time removes its field");
+            let mut stored = record.as_object().unwrap().clone();
+            stored.remove("_cwlogs_kind");
+            stored.remove("_cwlogs_route");
+            assert_eq!(normalise_numbers(&Value::Object(stored)), normalise_numbers(&entry["record"]), "{name}: record changed in Lua");
+        }
+    }
+    // Only a CONTROL_MESSAGE: the module's empty result is dropped.
+    let control = json!({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "g", "logStream": "s", "subscriptionFilters": [], "logEvents": []});
+    let result = replaced(host.call(TAG, (0, 0), control.to_string().as_bytes()).unwrap());
+    assert!(lua.call("split", TAG, 1.0, &result).is_empty());
+    // Something that is not the module's result passes untouched.
+    let other = json!({"log": "unrelated"});
+    assert_eq!(lua.call("split", TAG, 1.0, &other), vec![(1.0, other)]);
+}
