@@ -10,7 +10,6 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use base64::Engine as _;
-use miniz_oxide::inflate::core::DecompressorOxide;
 use serde::de::DeserializeSeed;
 use serde_json::value::RawValue;
 
@@ -74,7 +73,6 @@ pub struct Decoder {
     decoded_base64: Vec<u8>,
     document: String,
     alert_payload: String,
-    inflater: Box<DecompressorOxide>,
 }
 
 /// Where a record came from.
@@ -131,7 +129,6 @@ impl Decoder {
             decoded_base64: Vec::new(),
             document: String::new(),
             alert_payload: String::new(),
-            inflater: Box::default(),
         }
     }
 
@@ -241,7 +238,7 @@ impl Decoder {
 
     fn inflate_into(&mut self, data: &[u8], run: &mut Run<'_>) -> Result<usize, RecordError> {
         let limit = self.options.limits.max_decompressed_bytes;
-        match inflate_member(data, &mut self.inflated, limit, &mut self.inflater) {
+        match inflate_member(data, &mut self.inflated, limit) {
             Ok(used) => {
                 run.counters.decompressed_bytes += self.inflated.len() as u64;
                 Ok(used)
@@ -859,7 +856,7 @@ fn is_base64_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'=')
 }
 
-fn decode_base64_into(data: &str, out: &mut Vec<u8>) -> Result<(), String> {
+pub(crate) fn decode_base64_into(data: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let bytes = data.as_bytes();
     let result = if bytes.iter().any(u8::is_ascii_whitespace) {
         // Pasted or wrapped base64.
@@ -932,9 +929,11 @@ fn write_message(
         _ => parse_object(text, max_depth),
     };
     // `message.log` holding a JSON object (gen3 access logs) is merged in.
+    // Most logs are plain text: only a string whose text starts with `{`
+    // is unescaped and parsed.
     let log_text = members.as_ref().and_then(|members| {
         let (_, raw) = members.iter().find(|(key, _)| key == "log")?;
-        json_string(raw)
+        string_may_hold_object(raw).then(|| json_string(raw)).flatten()
     });
     let merged = log_text.as_deref().and_then(|log| parse_object(log, max_depth));
 
@@ -1058,6 +1057,19 @@ fn json_string(raw: &RawValue) -> Option<Cow<'_, str>> {
         return None;
     }
     serde_json::from_str::<CowStr>(raw.get()).ok().map(|text| text.0)
+}
+
+/// True when `raw` is a JSON string whose text, after whitespace (raw or
+/// escaped), starts with `{`.
+fn string_may_hold_object(raw: &RawValue) -> bool {
+    let Some(mut rest) = raw.get().strip_prefix('"') else { return false };
+    loop {
+        rest = rest.trim_start_matches([' ', '\t']);
+        match rest.strip_prefix("\\n").or_else(|| rest.strip_prefix("\\r")).or_else(|| rest.strip_prefix("\\t")) {
+            Some(after) => rest = after,
+            None => return rest.starts_with('{'),
+        }
+    }
 }
 
 fn is_json_number(raw: &RawValue) -> bool {

@@ -52,6 +52,13 @@ pub fn write_opt_str(out: &mut String, text: Option<&str>) {
 /// A linear scan, so deep input is refused before any recursive parser
 /// (whose stack a small wasm host may not have) sees it.
 pub fn nests_deeper_than(text: &[u8], max_depth: u32) -> bool {
+    // Nesting needs an opening bracket per level: with no more brackets than
+    // the limit (nearly every log line) the exact scan is not needed. The
+    // count is a branch-free loop the compiler vectorises.
+    let brackets = text.iter().map(|&byte| usize::from(byte == b'{' || byte == b'[')).sum::<usize>();
+    if brackets <= max_depth as usize {
+        return false;
+    }
     let mut depth: u32 = 0;
     let mut in_string = false;
     let mut escaped = false;

@@ -29,6 +29,8 @@ mod inflate;
 mod json;
 mod options;
 mod sink;
+#[doc(hidden)]
+pub mod stages;
 
 pub use decode::{Decoder, MAX_METADATA_BYTES, decode};
 pub use inflate::crc32;

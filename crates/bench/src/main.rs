@@ -81,6 +81,7 @@ struct Measurement {
 fn main() {
     let mut spec = Spec { form: Form::Firehose, records: 10, events_per_record: 100, ..Spec::default() };
     let mut payloads = 50usize;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -89,6 +90,8 @@ fn main() {
             "--records" => spec.records = value.parse().expect("--records N"),
             "--events-per-record" => spec.events_per_record = value.parse().expect("--events-per-record N"),
             "--form" => spec.form = Form::from_name(&value).expect("kinesis, firehose or s3-archive"),
+            // One engine only, e.g. under callgrind.
+            "--only" => only = Some(value),
             _ => panic!("unknown option {arg}"),
         }
     }
@@ -109,6 +112,17 @@ fn main() {
     );
     let options = Options::default();
     let mut results = Vec::new();
+
+    if only.as_deref() == Some("native") {
+        let mut decoder = Decoder::new(options.clone());
+        let mut sink = CountingSink::default();
+        let started = Instant::now();
+        for input in &inputs {
+            decoder.decode(&input.payload, &mut sink);
+        }
+        println!("native core only: {:.3} s, {} documents", started.elapsed().as_secs_f64(), sink.documents);
+        return;
+    }
 
     // (a) the native core, reusing one decoder.
     {
@@ -159,6 +173,28 @@ fn main() {
         });
     }
 
+    // Where the native time goes: each stage timed with everything before it,
+    // the difference is the stage's own cost.
+    let stage = |run: fn(&[u8]) -> usize| {
+        let started = Instant::now();
+        let mut count = 0;
+        for input in &inputs {
+            count += run(&input.payload);
+        }
+        assert!(count > 0);
+        started.elapsed().as_secs_f64()
+    };
+    let through_base64 = stage(gen3_cwlogs::stages::base64);
+    let through_inflate = stage(gen3_cwlogs::stages::inflate);
+    let through_parse = stage(gen3_cwlogs::stages::parse_envelopes);
+    let total = results[0].seconds;
+    let stages = [
+        ("base64 decode", through_base64),
+        ("inflate (gzip, CRC32)", through_inflate - through_base64),
+        ("envelope JSON parse (messages unescaped)", through_parse - through_inflate),
+        ("message parse, document building and serialisation", total - through_parse),
+    ];
+
     let native_seconds = results[0].seconds;
     println!();
     println!("| engine | seconds | events/s | MB/s | per payload | vs native | heap peak | linear memory |");
@@ -175,6 +211,18 @@ fn main() {
             native_seconds / result.seconds,
             result.heap_peak as f64 / (1 << 20) as f64,
             result.linear_memory.map_or("-".to_owned(), |bytes| format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)),
+        );
+    }
+    println!();
+    println!("native time by stage (each stage's rate is decompressed MB over that stage's own time):");
+    println!();
+    println!("| stage | seconds | share | MB/s alone |");
+    println!("|---|---|---|---|");
+    for (name, seconds) in stages {
+        println!(
+            "| {name} | {seconds:.3} | {:.0}% | {:.0} |",
+            100.0 * seconds / total,
+            decompressed as f64 / 1e6 / seconds.max(1e-9)
         );
     }
 }

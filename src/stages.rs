@@ -1,0 +1,75 @@
+//! The decoder's stages run on their own, for the benchmark's breakdown
+//! (base64, then inflate, then envelope parsing); not a stable API. Each
+//! function runs the real code of its stage and everything before it over a
+//! Firehose delivery or Kinesis event, and returns a count to keep the work
+//! from being optimised away.
+
+use serde::de::DeserializeSeed;
+
+use crate::decode::decode_base64_into;
+use crate::envelope::{EnvelopeSeed, FirehoseRecord, KinesisRecord, Transport};
+use crate::inflate::inflate_member;
+
+/// Decodes every record's base64 data; returns the bytes decoded.
+pub fn base64(payload: &[u8]) -> usize {
+    let mut total = 0;
+    let mut buffer = Vec::new();
+    for_each_record_data(payload, |data| {
+        buffer.clear();
+        if decode_base64_into(data, &mut buffer).is_ok() {
+            total += buffer.len();
+        }
+    });
+    total
+}
+
+/// Base64, then inflates every gzip member; returns the bytes inflated.
+pub fn inflate(payload: &[u8]) -> usize {
+    let mut total = 0;
+    let (mut decoded, mut inflated) = (Vec::new(), Vec::new());
+    for_each_record_data(payload, |data| {
+        decoded.clear();
+        if decode_base64_into(data, &mut decoded).is_ok() {
+            if inflate_member(&decoded, &mut inflated, u64::MAX).is_ok() {
+                total += inflated.len();
+            }
+        }
+    });
+    total
+}
+
+/// Base64, inflate, then parses each envelope (messages unescaped, not yet
+/// parsed); returns the events parsed.
+pub fn parse_envelopes(payload: &[u8]) -> usize {
+    let mut total = 0;
+    let (mut decoded, mut inflated) = (Vec::new(), Vec::new());
+    for_each_record_data(payload, |data| {
+        decoded.clear();
+        if decode_base64_into(data, &mut decoded).is_ok()
+            && inflate_member(&decoded, &mut inflated, u64::MAX).is_ok()
+        {
+            if let Ok(text) = std::str::from_utf8(&inflated) {
+                let mut deserializer = serde_json::Deserializer::from_str(text);
+                if let Ok(envelope) = (EnvelopeSeed { max_events: usize::MAX }).deserialize(&mut deserializer) {
+                    total += envelope.log_events.map_or(0, |events| events.len());
+                }
+            }
+        }
+    });
+    total
+}
+
+fn for_each_record_data(payload: &[u8], mut each: impl FnMut(&str)) {
+    let Ok(text) = std::str::from_utf8(payload) else { return };
+    let Ok(transport) = serde_json::from_str::<Transport>(text) else { return };
+    for raw in transport.kinesis_records.iter().flatten() {
+        if let Ok(record) = serde_json::from_str::<KinesisRecord>(raw.get()) {
+            each(&record.kinesis.data);
+        }
+    }
+    for raw in transport.firehose_records.iter().flatten() {
+        if let Ok(record) = serde_json::from_str::<FirehoseRecord>(raw.get()) {
+            each(&record.data);
+        }
+    }
+}
