@@ -506,6 +506,11 @@ environment when it starts, AWS credentials from the usual AWS chain.""", "")
         ("http_port", 2020),
         # Documents are UTF-8; escaping would grow non-ASCII text up to 6x.
         ("json.escape_unicode", "false"),
+        # Outputs turn nested records back into JSON on their coroutine's
+        # stack; Fluent Bit 4.1's 24 KiB default overflows (SIGSEGV) on
+        # messages nested ~14 deep (seen on a real 4.1.2). 256 KiB held up
+        # to the module's depth limit on every output.
+        ("coro_stack_size", 262144),
     ], "  ")
     out.append("")
     out.append("pipeline:")
@@ -523,6 +528,9 @@ Firehose sends at most 64 MiB per request.""", "    ")
         ("storage.type", "filesystem"),
         ("buffer_max_size", "64M"),
         ("successful_response_code", 201),
+        # The tag of a POST to `/` (any other path makes its own tag): it is
+        # decoded as commons `unknown` and reaches the dead letter, not dropped.
+        ("tag", "cwlogs.unlisted"),
     ])
     out.append("")
     out.append("  filters:")
@@ -576,7 +584,9 @@ Firehose sends at most 64 MiB per request.""", "    ")
         ("protected_mode", "true"),
         ("enable_flb_null", "true"),
     ])
-    out += yaml_comment("4. Give each split record its own event time (a split shares one).", "    ")
+    out += yaml_comment("""
+4. Give each split record its own event time (a split shares one), as
+   seconds + nanoseconds: a fractional second would be truncated 1 ms early.""", "    ")
     out += _list_item([
         ("name", "lua"),
         ("match_regex", CWLOGS_MATCH),
@@ -584,6 +594,7 @@ Firehose sends at most 64 MiB per request.""", "    ")
         ("call", "set_time"),
         ("protected_mode", "true"),
         ("enable_flb_null", "true"),
+        ("time_as_table", "true"),
     ])
     out += yaml_comment("""
 5. Route: document.<commons>, alert.<commons>, error.<commons>
@@ -652,8 +663,9 @@ drops its failed items; `opensearch` retries them (set elasticsearch.output)."""
                 ("tls.verify", "on"),
                 ("uri", "${" + c.slack_env + "}"),
                 ("body_key", "$slack_payload"),
+                # The record's slack_headers carry Content-Type; a `header`
+                # line too would send it twice.
                 ("headers_key", "$slack_headers"),
-                ("header", "Content-Type application/json"),
                 ("retry_limit", 5),
             ])
 

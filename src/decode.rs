@@ -341,7 +341,7 @@ impl Decoder {
                         }
                         first = false;
                         write_key(&mut metadata, key);
-                        metadata.push_str(value.get());
+                        write_raw_within(&mut metadata, value.get(), self.options.limits.json_depth());
                     }
                 }
                 metadata.push('}');
@@ -388,12 +388,12 @@ impl Decoder {
         let mut metadata = String::from("\"firehose\":{");
         if let Some(request_id) = request_id {
             metadata.push_str("\"requestId\":");
-            metadata.push_str(request_id);
+            write_raw_within(&mut metadata, request_id, self.options.limits.json_depth());
             metadata.push(',');
         }
         if let Some(timestamp) = timestamp {
             metadata.push_str("\"timestamp\":");
-            metadata.push_str(timestamp);
+            write_raw_within(&mut metadata, timestamp, self.options.limits.json_depth());
             metadata.push(',');
         }
         let _ = write!(metadata, "\"recordIndex\":{index}}}");
@@ -559,7 +559,7 @@ impl Decoder {
             if !RESERVED_KEYS.contains(&key.as_ref()) && !key.starts_with(EMBEDDED_OPTION_PREFIX) {
                 write_str(&mut prefix, key);
                 prefix.push(':');
-                prefix.push_str(value.get());
+                write_raw_within(&mut prefix, value.get(), self.options.limits.json_depth());
                 prefix.push(',');
             }
         }
@@ -1049,6 +1049,18 @@ fn dedupe(members: &mut Vec<(Cow<'_, str>, &RawValue)>) {
         }
     }
     *members = unique;
+}
+
+/// Appends a raw JSON value copied from the input: verbatim when it nests
+/// within the depth limit, else as a string of its text, so no document
+/// nests deeper than messages may (hosts such as Fluent Bit lose records
+/// nested too deep).
+fn write_raw_within(out: &mut String, raw: &str, max_depth: u32) {
+    if nests_deeper_than(raw.as_bytes(), max_depth) {
+        write_str(out, raw);
+    } else {
+        out.push_str(raw);
+    }
 }
 
 /// The string a raw JSON value holds, if it is a string.

@@ -23,7 +23,7 @@ function split(tag, timestamp, record)
         if type(doc) == "table" then
             doc["_cwlogs_kind"] = entry["kind"]
             doc["_cwlogs_route"] = entry["route"] or "unknown"
-            doc["_cwlogs_time"] = entry["time"]
+            doc["_cwlogs_time_ms"] = entry["time_ms"]
             out[#out + 1] = doc
         end
     end
@@ -35,13 +35,15 @@ function split(tag, timestamp, record)
     return 2, timestamp, out
 end
 
--- The record's own time (epoch seconds, millisecond precision) when it has
--- one; otherwise the time it arrived.
+-- The record's own time when it has one, otherwise the time it arrived.
+-- Runs with time_as_table on: the time goes back as seconds + nanoseconds,
+-- exact (a fractional second would be truncated 1 ms early).
 function set_time(tag, timestamp, record)
-    local seconds = record["_cwlogs_time"]
-    if seconds == nil then
+    local millis = record["_cwlogs_time_ms"]
+    if millis == nil then
         return 0, timestamp, record
     end
-    record["_cwlogs_time"] = nil
-    return 1, seconds, record
+    record["_cwlogs_time_ms"] = nil
+    local seconds = math.floor(millis / 1000)
+    return 1, {sec = seconds, nsec = (millis - seconds * 1000) * 1000000}, record
 end

@@ -8,6 +8,7 @@
 //! files; review the diff before committing it.
 
 pub mod fluent_bit;
+pub mod fuzzing;
 pub mod lua;
 
 use std::path::{Path, PathBuf};

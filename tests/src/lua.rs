@@ -27,8 +27,15 @@ impl LuaFilter {
         let callback: mlua::Function = self.lua.globals().get(function).expect("the function exists");
         // enable_flb_null: JSON nulls reach Lua as a sentinel and come back.
         let table = self.lua.to_value(record).expect("record to Lua");
-        let (code, new_time, result): (i64, f64, LuaValue) =
+        let (code, returned_time, result): (i64, LuaValue, LuaValue) =
             callback.call((tag, time, table)).expect("the Lua filter runs without error");
+        // A number of seconds, or with time_as_table {sec, nsec}.
+        let new_time = match &returned_time {
+            LuaValue::Table(parts) => {
+                parts.get::<f64>("sec").expect("sec") + parts.get::<f64>("nsec").expect("nsec") / 1e9
+            }
+            other => self.lua.from_value::<f64>(other.clone()).unwrap_or(time),
+        };
         let keep_time = |returned: f64| if code == 1 { returned } else { time };
         match code {
             -1 => Vec::new(),

@@ -11,6 +11,13 @@ use wasmparser::{Parser, Payload};
 
 const TAG: &str = "cwlogs.devplanetv1";
 
+/// The options the module decodes with (crates/fluent-bit `options()`).
+fn gen3_cwlogs_fluent_bit_options() -> Options {
+    let mut options = Options { embedded_options: true, ..Options::default() };
+    options.limits.max_json_depth = 48;
+    options
+}
+
 fn lua_script() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline-configs/fluent-bit/cwlogs.lua")
 }
@@ -59,8 +66,7 @@ fn assert_matches_core(name: &str, payload: &[u8], options: &Options, result: &V
     for (entry, document) in documents.iter().zip(&expected.documents) {
         assert_eq!(entry["record"], serde_json::from_str::<Value>(&document.json).unwrap(), "{name}");
         assert_eq!(entry["route"], document.commons.as_str());
-        let millis = (entry["time"].as_f64().unwrap() * 1000.0).round() as i64;
-        assert_eq!(millis, document.timestamp_ms, "{name}: time");
+        assert_eq!(entry["time_ms"].as_i64(), Some(document.timestamp_ms), "{name}: time");
     }
     let errors = kinds("error");
     assert_eq!(errors.len(), expected.errors.len(), "{name}: errors");
@@ -85,9 +91,8 @@ fn every_fixture_through_the_host_gives_the_cores_output() {
         // Fluent Bit hands the module JSON records; the module must also
         // survive anything else without trapping.
         let result = replaced(host.call(TAG, (1_700_000_000, 5), &fixture.input).unwrap());
-        let options = Options { embedded_options: true, ..fixture.options.clone() };
-        // The module has no options but what the record carries.
-        let options = Options { limits: Default::default(), schema: Default::default(), commons: None, slow_threshold_secs: None, alert_streams: Vec::new(), ..options };
+        // The module has no options but its own and what the record carries.
+        let options = gen3_cwlogs_fluent_bit_options();
         assert_matches_core(&fixture.name, &fixture.input, &options, &result);
     }
 }
@@ -120,6 +125,38 @@ fn options_come_from_the_record() {
     // Without the keys: no alerts, commons from the log group.
     let plain = replaced(host().call(TAG, (0, 0), &alerts.input).unwrap());
     assert!(plain["records"].as_array().unwrap().iter().all(|e| e["kind"] != "alert"));
+}
+
+#[test]
+fn no_result_nests_deeper_than_fluent_bit_can_read() {
+    // Fluent Bit loses a record nested deeper than 64 levels; the module's
+    // depth limit keeps every result within it, messages, merged logs and
+    // copied envelope fields alike.
+    let deep = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+    let log = format!("{{\"a\":{}}}\n", deep(100));
+    let envelope = json!({
+        "messageType": "DATA_MESSAGE", "owner": "1", "logGroup": "g", "logStream": "s", "subscriptionFilters": [],
+        "policyDeep": serde_json::from_str::<Value>(&deep(100)).unwrap(),
+        "logEvents": [
+            {"id": "1", "timestamp": 1, "message": format!("{{\"a\":{}}}", deep(100))},
+            {"id": "2", "timestamp": 1, "message": json!({"log": log}).to_string()},
+            {"id": "3", "timestamp": 1, "message": format!("{{\"a\":{}}}", deep(40))},
+        ]
+    });
+    let result = replaced(host().call(TAG, (0, 0), envelope.to_string().as_bytes()).unwrap());
+    fn depth(value: &Value) -> usize {
+        match value {
+            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    assert!(depth(&result) <= 64, "result nests {} deep", depth(&result));
+    let records = result["records"].as_array().unwrap();
+    assert_eq!(records.len(), 3, "every event kept");
+    assert!(records[0]["record"]["message"]["log"].is_string(), "too deep: kept as text");
+    assert!(records[0]["record"]["policyDeep"].is_string(), "deep envelope field kept as text");
+    assert!(records[2]["record"]["message"]["a"].is_array(), "within the limit: parsed");
 }
 
 #[test]
@@ -161,7 +198,7 @@ fn one_mebibyte_records_and_a_multi_mebibyte_delivery_pass() {
     let payload = kinesis_event_with_record_of(1 << 20);
     assert!(payload.len() > (1 << 20), "payload is {} bytes", payload.len());
     let result = replaced(host.call(TAG, (0, 0), &payload).unwrap());
-    assert_matches_core("1 MiB record", &payload, &Options { embedded_options: true, ..Options::default() }, &result);
+    assert_matches_core("1 MiB record", &payload, &gen3_cwlogs_fluent_bit_options(), &result);
     assert_eq!(result["counters"]["errors"], 0);
 
     let generated = gen3_cwlogs_workload::generate(&gen3_cwlogs_workload::Spec {
@@ -221,11 +258,12 @@ fn the_shipped_lua_splits_the_modules_real_output() {
             let timed = lua.call("set_time", TAG, *time, record);
             assert_eq!(timed.len(), 1);
             let (time, record) = &timed[0];
-            let expected_time = entry["time"].as_f64().unwrap_or(arrival);
-            assert_eq!(*time, expected_time, "{name}: record time");
+            // Exact to the millisecond: the event's own time, or arrival.
+            let expected_time = entry["time_ms"].as_i64().map_or(arrival, |millis| millis as f64 / 1000.0);
+            assert!((time - expected_time).abs() < 1e-6, "{name}: record time {time} != {expected_time}");
             assert_eq!(record["_cwlogs_kind"], entry["kind"]);
             assert_eq!(record["_cwlogs_route"], entry["route"]);
-            assert!(record.get("_cwlogs_time").is_none(), "set_time removes its field");
+            assert!(record.get("_cwlogs_time_ms").is_none(), "set_time removes its field");
             let mut stored = record.as_object().unwrap().clone();
             stored.remove("_cwlogs_kind");
             stored.remove("_cwlogs_route");

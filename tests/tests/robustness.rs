@@ -1,36 +1,13 @@
-//! Mutated fixtures through the core and the component: no panic or trap,
-//! every output is valid JSON, every record and event is accounted for, the
-//! two engines agree, and no document grows out of proportion to its input.
+//! The bounded property pass CI runs: mutated fixtures through every fuzz
+//! target's check (`gen3_cwlogs_tests::fuzzing`): the core as given and in
+//! every input form, the component, and the Fluent Bit entry point. No
+//! panic or trap, output always valid JSON, every record and event
+//! accounted for, no document out of proportion, engines identical.
 
 use base64::Engine as _;
-use gen3_cwlogs::{MAX_METADATA_BYTES, Output};
+use gen3_cwlogs_tests::fuzzing::{self, check_output as check_invariants};
 use gen3_cwlogs_tests::{Rng, component_decoder, fixtures, render};
 use serde_json::Value;
-
-fn check_invariants(name: &str, input: &[u8], output: &Output) {
-    let counters = &output.counters;
-    assert_eq!(counters.documents as usize, output.documents.len(), "{name}");
-    assert_eq!(counters.alerts as usize, output.alerts.len(), "{name}");
-    assert_eq!(counters.errors as usize, output.errors.len(), "{name}");
-    assert_eq!(counters.events, counters.documents + counters.events_failed, "{name}: events unaccounted");
-    assert_eq!(counters.errors, counters.records_failed + counters.events_failed, "{name}: errors unaccounted");
-    assert!(counters.records >= 1, "{name}: a payload is at least one record");
-    for document in &output.documents {
-        let value: Value = serde_json::from_str(&document.json).unwrap_or_else(|e| panic!("{name}: invalid document {e}"));
-        assert_eq!(value["id"], document.id.as_str(), "{name}");
-        // A document is its event plus bounded metadata.
-        assert!(document.json.len() <= 2 * input.len() + MAX_METADATA_BYTES + 1024, "{name}: document too large");
-    }
-    for error in &output.errors {
-        let value: Value = serde_json::from_str(&error.json).unwrap_or_else(|e| panic!("{name}: invalid error document {e}"));
-        assert!(value["raw_data"].is_string(), "{name}: error document without raw data");
-        assert!(error.json.len() <= 2 * input.len() + 2 * MAX_METADATA_BYTES + 4096, "{name}: error document too large");
-    }
-    for alert in &output.alerts {
-        let value: Value = serde_json::from_str(&alert.slack_payload).expect("valid Slack payload");
-        assert!(value["text"].is_string());
-    }
-}
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
     let mut data = input.to_vec();
@@ -96,6 +73,28 @@ fn mutated_fixtures_never_break_the_invariants() {
         }
     }
     println!("{cases} mutated payloads checked");
+}
+
+#[test]
+fn every_fuzz_target_holds_on_mutated_fixtures() {
+    let mut rng = Rng::new(0xf022_7a29);
+    let fixtures: Vec<_> = fixtures().into_iter().filter(|f| f.input.len() < 16 * 1024).collect();
+    let mut cases = 0;
+    for round in 0..8 {
+        for fixture in &fixtures {
+            let mut data = vec![rng.next() as u8];
+            data.extend(mutate(&mut rng, &fixture.input));
+            fuzzing::core(&data);
+            fuzzing::component(&data);
+            fuzzing::fluent_bit(&data[1..]);
+            // `forms` wraps the inflated envelope, which is what it explores.
+            if round % 4 == 0 {
+                fuzzing::forms(&data);
+            }
+            cases += 1;
+        }
+    }
+    println!("{cases} mutated inputs through every target's check");
 }
 
 #[test]

@@ -11,9 +11,9 @@
 //! filter_wasm cannot emit several records, so the result is ONE object:
 //!
 //! ```json
-//! {"records": [{"kind": "document", "route": "devplanetv1", "time": 1521826474.000, "record": {...}},
-//!              {"kind": "alert", "route": "...", "time": ..., "record": {"slack_payload": "<JSON text>", "slack_headers": {...}, ...}},
-//!              {"kind": "error", "route": "...", "time": ..., "record": {...}}],
+//! {"records": [{"kind": "document", "route": "devplanetv1", "time_ms": 1521826474000, "record": {...}},
+//!              {"kind": "alert", "route": "...", "record": {"slack_payload": "<JSON text>", "slack_headers": {...}, ...}},
+//!              {"kind": "error", "route": "...", "time_ms": ..., "record": {...}}],
 //!  "counters": {...}}
 //! ```
 //!
@@ -51,9 +51,8 @@ impl EntryWriter<'_> {
         self.out.push_str("\",\"route\":");
         write_str(self.out, route.unwrap_or("unknown"));
         if let Some(millis) = time_ms {
-            // Seconds as a decimal, exact to the millisecond.
-            let seconds = millis.div_euclid(1000);
-            let _ = write!(self.out, ",\"time\":{seconds}.{:03}", millis.rem_euclid(1000));
+            // Integer milliseconds: exact in Lua's doubles.
+            let _ = write!(self.out, ",\"time_ms\":{millis}");
         }
         self.out.push_str(",\"record\":");
     }
@@ -94,13 +93,24 @@ struct State {
     output: String,
 }
 
+/// Fluent Bit turns the result into msgpack, which it cannot read nested
+/// deeper than 64 levels (MSGPACK_EMBED_STACK_SIZE): deeper, the whole
+/// delivery is lost with only a "Log event encoder error" line (seen on real
+/// 4.1.2 and 5.1.1). The result wraps each document in 4 levels, so
+/// messages nested deeper than this stay plain text (`{"log": "<raw>"}`).
+pub const MAX_JSON_DEPTH: u32 = 48;
+
+/// The module's options; the rest comes from each record.
+pub fn options() -> Options {
+    let mut options = Options { embedded_options: true, ..Options::default() };
+    options.limits.max_json_depth = MAX_JSON_DEPTH;
+    options
+}
+
 thread_local! {
     // One instance per filter, reused for every record: the decoder's
     // buffers and the output buffer are kept between calls.
-    static STATE: RefCell<State> = RefCell::new(State {
-        decoder: Decoder::new(Options { embedded_options: true, ..Options::default() }),
-        output: String::new(),
-    });
+    static STATE: RefCell<State> = RefCell::new(State { decoder: Decoder::new(options()), output: String::new() });
 }
 
 /// Decodes one record body into the NUL-terminated result (without calling

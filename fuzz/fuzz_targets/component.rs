@@ -1,0 +1,4 @@
+//! Fuzz target `component`: see gen3_cwlogs_tests::fuzzing::component for what it checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gen3_cwlogs_tests::fuzzing::component(data));
