@@ -624,9 +624,10 @@ _id = the CloudWatch event id, write_operation create, so a re-delivered
 document is a 409 conflict instead of a duplicate.""" % dep.es["index_date_format"]
     if dep.es["output"] == "opensearch":
         why += """
-`opensearch` rather than `es`: it retries a bulk unless every failed item is a
-409 conflict, which with create + _id makes retries idempotent; `es` counts a
-bulk with any successful item as delivered and drops its failed items."""
+`opensearch` rather than `es`: it retries a bulk unless every item is a 409
+conflict (a bulk mixing new documents and conflicts is retried once, seen on
+4.1.2), and with create + _id retries are idempotent; `es` counts a bulk with
+any successful item as delivered and drops its failed items."""
     else:
         why += """
 Note: the `es` output counts a bulk with any successful item as delivered and
