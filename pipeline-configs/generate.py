@@ -9,6 +9,7 @@ writes (or, with --check, compares against)
     DIR/fluent-bit/fluent-bit.yaml   Fluent Bit YAML: in_http -> wasm -> lua -> rewrite_tag -> opensearch/s3/http
     DIR/front/nginx.conf             nginx + njs: the HTTPS endpoint Amazon Data Firehose delivers to
     DIR/front/firehose.js            the njs handler (access key -> commons -> Fluent Bit tag)
+    DIR/vector/vector.yaml           Vector 0.57: aws_kinesis_firehose -> remap (options, cwlogs.vrl) -> route -> sinks
 
 Everything is derived from the commons list, so adding a commons is one entry
 in the list and never a hand edit of a generated file.  The input is checked
@@ -119,6 +120,7 @@ class Deployment:
     dead_letter_bucket: str
     dead_letter_endpoint: str | None
     commons: list[Commons] = field(default_factory=list)
+    vector: dict = field(default_factory=dict)
 
 
 class _Reader:
@@ -271,6 +273,7 @@ def load(data) -> Deployment:
     if not isinstance(raw_commons, list) or not raw_commons:
         raise ConfigError("commons: expected a non-empty list")
     commons = [_load_commons(item, i, aws_region) for i, item in enumerate(raw_commons)]
+    vector = _load_vector(top.get("vector", {}))
     top.finish()
 
     _check_unique(commons, lambda c: c.name, "name", "two commons named {}")
@@ -280,7 +283,7 @@ def load(data) -> Deployment:
     _check_unique(commons, lambda c: c.access_key_env, "firehose_access_key_env",
                   "commons {} and {} read their Firehose access key from the same variable {}; "
                   "the front could not tell their deliveries apart")
-    return Deployment(aws_region, fluent_bit, es, front, dead_letter_bucket, dead_letter_endpoint, commons)
+    return Deployment(aws_region, fluent_bit, es, front, dead_letter_bucket, dead_letter_endpoint, commons, vector)
 
 
 def _listen(value) -> str:
@@ -916,6 +919,319 @@ export default {handle: handle, tooLarge: tooLarge};
 
 
 # --------------------------------------------------------------------------
+# Vector (0.57): the VRL twin of the decoder, pipeline-configs/vector/cwlogs.vrl
+
+# Vector's smallest disk buffer: two 128 MiB data files and the ledger
+# (lib/vector-buffers). A smaller max_size is refused at start-up.
+VECTOR_DISK_BUFFER_MIN = 268435488
+DEFAULTS_VECTOR = {
+    "address": "0.0.0.0:443",
+    "tls_certificate": "/etc/vector/tls/firehose.crt",
+    "tls_certificate_key": "/etc/vector/tls/firehose.key",
+    "data_dir": "/var/lib/vector",
+    "program_path": "/etc/vector/cwlogs.vrl",
+    "secrets_dir": "/etc/vector/secrets",
+    "buffer_max_size": VECTOR_DISK_BUFFER_MIN,
+    "es_api_version": "v8",
+}
+# The secret backend every SECRET[...] of the Vector config names. Vector's
+# secret reference is SECRET[<backend>.<key>] with both parts [[:word:]] (and
+# `.`): the keys used are the variable names of the commons list, which
+# ENV_RE keeps to word characters.
+VECTOR_SECRET_BACKEND = "cwlogs"
+# The decoder's defaults (crates/core Limits), written into each options
+# object as crates/vector's `options_literal` does.
+VECTOR_LIMITS = (("max_decompressed_bytes", 16777216), ("max_events_per_record", 50000), ("max_json_depth", 64))
+VECTOR_ADDRESS_RE = re.compile(r"(?:[0-9.]+|\[[0-9a-fA-F:]+\]):[0-9]{1,5}")
+
+
+def _load_vector(raw) -> dict:
+    r = _Reader(raw, "vector")
+    address = r.string("address", DEFAULTS_VECTOR["address"], pattern=VECTOR_ADDRESS_RE, what="an IP:PORT socket address")
+    vector = {"address": address}
+    for key in ("tls_certificate", "tls_certificate_key", "data_dir", "program_path", "secrets_dir"):
+        value = r.string(key, DEFAULTS_VECTOR[key])
+        _check_path(value, f"vector.{key}")
+        vector[key] = value.rstrip("/") or "/"
+    size = r.get("buffer_max_size", DEFAULTS_VECTOR["buffer_max_size"])
+    if isinstance(size, bool) or not isinstance(size, int) or size < VECTOR_DISK_BUFFER_MIN:
+        raise ConfigError(f"vector.buffer_max_size: expected bytes >= {VECTOR_DISK_BUFFER_MIN} "
+                          f"(Vector's smallest disk buffer), got {size!r}")
+    vector["buffer_max_size"] = size
+    api = r.string("es_api_version", DEFAULTS_VECTOR["es_api_version"])
+    if api not in ("auto", "v6", "v7", "v8"):
+        raise ConfigError(f"vector.es_api_version: expected auto, v6, v7 or v8, got {api!r}")
+    vector["es_api_version"] = api
+    r.finish()
+    return vector
+
+
+_VECTOR_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}
+
+
+def vector_scalar(value) -> str:
+    """A YAML scalar for Vector (which, unlike Fluent Bit, types scalars):
+    booleans and integers plain, strings plain only when YAML cannot read
+    them as anything else, otherwise double-quoted (JSON escaping)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if _VECTOR_PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def vector_yaml(value, indent: str) -> list[str]:
+    """Block YAML for a mapping (dict) whose values are scalars, lists of
+    scalars, mappings, or multi-line strings (written as literal blocks)."""
+    lines = []
+    for key, item in value.items():
+        head = f"{indent}{vector_scalar(key)}:"
+        if isinstance(item, dict):
+            lines.append(head)
+            lines.extend(vector_yaml(item, indent + "  "))
+        elif isinstance(item, list):
+            lines.append(head + " [" + ", ".join(vector_scalar(v) for v in item) + "]")
+        elif isinstance(item, str) and "\n" in item:
+            lines.append(head + " |")
+            lines.extend((indent + "  " + line).rstrip() for line in item.rstrip("\n").split("\n"))
+        else:
+            lines.append(f"{head} {vector_scalar(item)}")
+    return lines
+
+
+def vector_secret(key: str) -> str:
+    return f"SECRET[{VECTOR_SECRET_BACKEND}.{key}]"
+
+
+def vrl_string(text: str) -> str:
+    """A VRL string literal (crates/vector's `vrl_string`)."""
+    out = ['"']
+    for ch in text:
+        out.append({'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0",
+                    "{": "\\{", "}": "\\}"}.get(ch, ch))
+    out.append('"')
+    return "".join(out)
+
+
+def vrl_float(text: str) -> str:
+    """A threshold as a VRL float literal, as Rust's Display of the f64 the
+    plugin parses (no exponent, always a point)."""
+    from decimal import Decimal
+    number = format(Decimal(repr(float(text))), "f")
+    return number if "." in number else number + ".0"
+
+
+def vrl_options_literal(c: Commons) -> str:
+    """The `%gen3_cwlogs` object for a commons, in crates/vector's
+    `options_literal` form."""
+    parts = [f'"commons": {vrl_string(c.name)}']
+    if c.threshold is not None:
+        parts.append(f'"threshold": {vrl_float(c.threshold)}')
+    if c.alert_streams:
+        parts.append('"alert_streams": [' + ", ".join(vrl_string(s) for s in c.alert_streams) + "]")
+    parts.append('"schema": "gen3"')
+    parts += [f'"{key}": {value}' for key, value in VECTOR_LIMITS]
+    return "{" + ", ".join(parts) + "}"
+
+
+def vrl_options_program(dep: Deployment) -> str:
+    """The options remap (options.example.vrl's form, crates/vector's
+    `options_program`): the decoder's options chosen by the Firehose access
+    key. The keys are SECRET[...] references that Vector replaces in the
+    config text when it loads it."""
+    out = [
+        "# The decoder's options for this delivery, chosen by its Firehose access key.",
+        'access_key = get_secret("aws_kinesis_firehose_access_key")',
+    ]
+    for i, c in enumerate(dep.commons):
+        keyword = "if" if i == 0 else "} else if"
+        out.append(f"{keyword} access_key == {vrl_string(vector_secret(c.access_key_env))} {{")
+        out.append(f"  %gen3_cwlogs = {vrl_options_literal(c)}")
+    out += [
+        "} else {",
+        "  # Unreachable while the source's access_keys are exactly these keys.",
+        "  %gen3_cwlogs = {}",
+        "}",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _vector_disk_buffer(dep: Deployment) -> dict:
+    return {"type": "disk", "max_size": dep.vector["buffer_max_size"], "when_full": "block"}
+
+
+def _vector_s3(dep: Deployment, inputs: list[str], bucket: str, region: str, endpoint: str | None,
+               key_prefix: str, except_fields: list[str]) -> dict:
+    sink: dict = {"type": "aws_s3", "inputs": inputs, "bucket": bucket, "region": region}
+    if endpoint:
+        sink["endpoint"] = endpoint
+    sink["key_prefix"] = key_prefix
+    if not re.match(r"[^%{]", key_prefix):
+        # Only an empty s3.prefix gets here: the template then starts with a
+        # strftime field, which Vector 0.57 refuses without this opt-out. It
+        # has no {{ field }}, so an event cannot steer the key.
+        sink["dangerously_allow_unconfined_template_resolution"] = True
+    sink.update({
+        # The upload time, as Fluent Bit's key: <prefix><event hour>/<name>-<upload time>-<uuid>.json.gz
+        "filename_time_format": "%Y%m%dT%H%M%S",
+        "filename_append_uuid": True,
+        "filename_extension": "json.gz",
+        "compression": "gzip",
+        "encoding": {"codec": "json"} | ({"except_fields": except_fields} if except_fields else {}),
+        # json in this sink is ','-delimited unless framing says otherwise.
+        "framing": {"method": "newline_delimited"},
+        "batch": {"max_bytes": 50000000, "timeout_secs": 300},
+        "buffer": _vector_disk_buffer(dep),
+    })
+    return sink
+
+
+def _vector_search(dep: Deployment, c_names: list[str], index_prefix: str) -> dict:
+    es = dep.es
+    scheme = "https" if es["tls"] else "http"
+    sink: dict = {
+        "type": "elasticsearch",
+        "inputs": [f"cwlogs_documents.{n}" for n in c_names],
+        "endpoints": [f"{scheme}://{es['host']}:{es['port']}"],
+        "mode": "bulk",
+        "api_version": dep.vector["es_api_version"],
+        "bulk": {"index": f"{index_prefix}-{es['index_date_format']}", "action": "create"},
+        # The field becomes the bulk item's _id and is removed from the document.
+        "id_key": "_cwlogs_id",
+        "request_retry_partial": True,
+    }
+    if es["aws_auth"]:
+        sink["auth"] = {"strategy": "aws"}
+        sink["aws"] = {"region": es["aws_region"]}
+    elif es["http_user"]:
+        sink["auth"] = {"strategy": "basic", "user": es["http_user"], "password": vector_secret(es["http_passwd_env"])}
+    sink.update({
+        # _cwlogs_time names the index week (log_schema.timestamp_key), then is left out.
+        "encoding": {"except_fields": ["_cwlogs_time"]},
+        # OpenSearch Service takes at most 10 MiB per request.
+        "batch": {"max_bytes": 9000000, "timeout_secs": 1},
+        "buffer": _vector_disk_buffer(dep),
+    })
+    return sink
+
+
+def render_vector(dep: Deployment, source: str, overrides: list[str]) -> str:
+    v = dep.vector
+    names = [c.name for c in dep.commons]
+    alerting = [c for c in dep.commons if c.slack_env]
+    hidden = ["_cwlogs_id", "_cwlogs_time"]
+
+    def route_on(meta: str, values: list[str]) -> dict:
+        return {value: f"%{meta} == {vrl_string(value)}" for value in values}
+
+    sources = {"firehose": {
+        "type": "aws_kinesis_firehose",
+        "address": v["address"],
+        "tls": {"enabled": True, "crt_file": v["tls_certificate"], "key_file": v["tls_certificate_key"]},
+        "access_keys": [vector_secret(c.access_key_env) for c in dep.commons],
+        "store_access_key": True,
+        "record_compression": "auto",
+        # Answer Firehose only once every event of the request is in the
+        # sinks' disk buffers (or delivered); a failure makes it retry.
+        "acknowledgements": True,
+    }}
+    transforms = {
+        "cwlogs_options": {"type": "remap", "inputs": ["firehose"], "source": vrl_options_program(dep)},
+        "cwlogs_decode": {
+            "type": "remap", "inputs": ["cwlogs_options"],
+            # The shipped program itself, installed from pipeline-configs/vector/cwlogs.vrl.
+            "file": v["program_path"],
+            "drop_on_error": True, "drop_on_abort": True, "reroute_dropped": True,
+        },
+        "cwlogs_fields": {
+            "type": "remap", "inputs": ["cwlogs_decode"],
+            "source": "# Routing fields into metadata: they never reach a sink's output. _cwlogs_id\n"
+                      "# (the search _id) and _cwlogs_time (template time) stay as fields.\n"
+                      "%cwlogs_kind = del(._cwlogs_kind)\n"
+                      "%cwlogs_route = del(._cwlogs_route)\n",
+        },
+        "cwlogs_kind": {"type": "route", "inputs": ["cwlogs_fields"], "route": route_on("cwlogs_kind", list(KINDS))},
+        "cwlogs_documents": {"type": "route", "inputs": ["cwlogs_kind.document"], "route": route_on("cwlogs_route", names)},
+        "cwlogs_errors": {"type": "route", "inputs": ["cwlogs_kind.error"], "route": route_on("cwlogs_route", names)},
+    }
+    if alerting:
+        transforms["cwlogs_alerts"] = {"type": "route", "inputs": ["cwlogs_kind.alert"],
+                                       "route": route_on("cwlogs_route", [c.name for c in alerting])}
+    unrouted = ["cwlogs_documents._unmatched", "cwlogs_errors._unmatched",
+                "cwlogs_alerts._unmatched" if alerting else "cwlogs_kind.alert"]
+    transforms["cwlogs_unrouted"] = {
+        "type": "remap", "inputs": unrouted,
+        "source": "# Kept for replay: say what the record was and where it was going.\n"
+                  "._cwlogs_kind = %cwlogs_kind\n"
+                  "._cwlogs_route = %cwlogs_route\n",
+    }
+
+    sinks: dict = {}
+    groups: dict[str, list[str]] = {}
+    for c in dep.commons:
+        groups.setdefault(c.index_prefix, []).append(c.name)
+    for prefix, members in groups.items():
+        sinks[f"search_{prefix}"] = _vector_search(dep, members, prefix)
+    for c in dep.commons:
+        sinks[f"s3_{c.name}"] = _vector_s3(
+            dep, [f"cwlogs_documents.{c.name}"], c.s3.bucket, c.s3.region, c.s3.endpoint,
+            f"{c.s3.prefix}%Y/%m/%d/%H/{c.name}-", hidden)
+        sinks[f"dead_letter_{c.name}"] = _vector_s3(
+            dep, [f"cwlogs_errors.{c.name}"], c.s3.bucket, c.s3.region, c.s3.endpoint,
+            f"dead-letter/%Y/%m/%d/%H/{c.name}-", hidden)
+        if c.slack_env:
+            sinks[f"slack_{c.name}"] = {
+                "type": "http",
+                "inputs": [f"cwlogs_alerts.{c.name}"],
+                # The secret is the webhook path (/services/...), as for Fluent Bit.
+                "uri": "https://hooks.slack.com" + vector_secret(c.slack_env),
+                "method": "post",
+                "encoding": {"codec": "json", "except_fields": hidden},
+                "framing": {"method": "newline_delimited"},
+                "batch": {"max_events": 1},
+                "healthcheck": {"enabled": False},
+                "request": {"retry_attempts": 5},
+                "buffer": _vector_disk_buffer(dep),
+            }
+    sinks["dead_letter_undecoded"] = _vector_s3(
+        dep, ["cwlogs_decode.dropped", "cwlogs_kind._unmatched"], dep.dead_letter_bucket, dep.aws_region,
+        dep.dead_letter_endpoint, "undecoded/%Y/%m/%d/%H/", [])
+    sinks["dead_letter_unrouted"] = _vector_s3(
+        dep, ["cwlogs_unrouted"], dep.dead_letter_bucket, dep.aws_region,
+        dep.dead_letter_endpoint, "unrouted/%Y/%m/%d/%H/", [])
+
+    out = yaml_comment(_header(source, overrides) + f"""
+Vector (0.57) pipeline for CloudWatch Logs subscription payloads delivered by
+Amazon Data Firehose: the VRL twin of the decoder ({v['program_path']},
+installed from pipeline-configs/vector/cwlogs.vrl), per commons options by
+Firehose access key, search, S3 and Slack sinks with disk buffers.
+Secrets are not in this file: SECRET[{VECTOR_SECRET_BACKEND}.<VARIABLE>] is the file
+{v['secrets_dir']}/<VARIABLE> (the variable names of the commons list), read by
+Vector's `directory` secret backend when it loads this file. No ${{VAR}} is
+used: environment interpolation is off by default in Vector 0.57.
+AWS credentials come from the usual AWS chain.""", "")
+    out += ["", *vector_yaml({"data_dir": v["data_dir"]}, "")]
+    out += yaml_comment("""
+Templates (index week, S3 key hours) read the event timestamp field; the
+program puts each document's own time in _cwlogs_time (and reads the
+request time from there).""", "")
+    out += vector_yaml({"log_schema": {"timestamp_key": "_cwlogs_time"}}, "")
+    out += vector_yaml({"secret": {VECTOR_SECRET_BACKEND: {
+        "type": "directory", "path": v["secrets_dir"], "remove_trailing_whitespace": True}}}, "")
+    out += ["", "sources:", *vector_yaml(sources, "  "), "", "transforms:"]
+    for key, comp in transforms.items():
+        out += vector_yaml({key: comp}, "  ")
+    out += ["", "sinks:"]
+    for key, comp in sinks.items():
+        out += vector_yaml({key: comp}, "  ")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------
 # Command line
 
 
@@ -924,13 +1240,14 @@ def render_all(dep: Deployment, source: str, overrides: list[str]) -> dict[str, 
         "fluent-bit/fluent-bit.yaml": render_fluent_bit(dep, source, overrides),
         "front/nginx.conf": render_nginx(dep, source, overrides),
         "front/firehose.js": render_njs(dep, source, overrides),
+        "vector/vector.yaml": render_vector(dep, source, overrides),
     }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("commons", help="the commons list (JSON)")
-    parser.add_argument("--out", required=True, help="directory to write fluent-bit/ and front/ into")
+    parser.add_argument("--out", required=True, help="directory to write fluent-bit/, front/ and vector/ into")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if the files in --out differ from what would be generated")
     group = parser.add_argument_group("front overrides (tests and local runs; recorded in the generated header)")

@@ -324,7 +324,7 @@ def test_no_secret_is_written(example, generate_from):
     secrets = {name: f"sEcReT-{i}-{name.lower()}" for i, name in enumerate(env_names)}
     out = generate_from(example, env={**os.environ, **secrets})
     texts = {p: p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file()}
-    assert len(texts) == 3
+    assert len(texts) == 4
     for path, text in texts.items():
         for value in secrets.values():
             assert value not in text, path
