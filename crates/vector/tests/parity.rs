@@ -12,7 +12,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use gen3_cwlogs::{Limits, Options, Output};
@@ -93,10 +92,6 @@ impl Totals {
     }
 }
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 struct Case {
     name: String,
     /// The delivery body Firehose would send.
@@ -124,24 +119,10 @@ fn case_of(name: &str, payload: &[u8], options: Options) -> Case {
 }
 
 fn fixture_cases() -> Vec<Case> {
-    let dir = workspace().join("tests/fixtures");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("tests/fixtures")
-        .map(|entry| entry.expect("a directory entry").file_name().into_string().expect("a UTF-8 name"))
-        .filter(|name| !name.ends_with(".options.json") && !name.ends_with(".expected.ndjson") && !name.ends_with(".py"))
-        .collect();
-    names.sort();
-    names
+    // The plugin's own fixture set, read the way its harness reads it.
+    gen3_cwlogs_tests::fixtures()
         .into_iter()
-        .map(|file| {
-            let name = file.rsplit_once('.').map_or(file.as_str(), |(stem, _)| stem).to_owned();
-            let options = match std::fs::read_to_string(dir.join(format!("{name}.options.json"))) {
-                Ok(text) => gen3_cwlogs_tests::options_from_json(&serde_json::from_str(&text).expect("options JSON")),
-                Err(_) => Options::default(),
-            };
-            let payload = std::fs::read(dir.join(&file)).expect("a fixture payload");
-            case_of(&name, &payload, options)
-        })
+        .map(|fixture| case_of(&fixture.name, &fixture.input, fixture.options))
         .collect()
 }
 
