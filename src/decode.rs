@@ -1056,11 +1056,19 @@ fn dedupe(members: &mut Vec<(Cow<'_, str>, &RawValue)>) {
 /// nests deeper than messages may (hosts such as Fluent Bit lose records
 /// nested too deep).
 fn write_raw_within(out: &mut String, raw: &str, max_depth: u32) {
-    if nests_deeper_than(raw.as_bytes(), max_depth) {
+    // A number too large for a double is valid JSON, but serde_json,
+    // Elasticsearch and most parsers refuse it (found by fuzzing): keep its
+    // text as a string.
+    let unreadable_number = is_json_number_text(raw) && !raw.parse::<f64>().is_ok_and(f64::is_finite);
+    if unreadable_number || nests_deeper_than(raw.as_bytes(), max_depth) {
         write_str(out, raw);
     } else {
         out.push_str(raw);
     }
+}
+
+fn is_json_number_text(raw: &str) -> bool {
+    matches!(raw.as_bytes().first(), Some(b'-' | b'0'..=b'9'))
 }
 
 /// The string a raw JSON value holds, if it is a string.

@@ -131,3 +131,21 @@ fn error_documents_carry_the_records_raw_data() {
     // Records 0 and 9 are good and decode despite the bad ones between them.
     assert_eq!(output.documents.len(), 4);
 }
+
+/// Inputs the fuzzers found (tests/fuzz-regressions, the `core` target's
+/// format: an options byte, then the payload) run through every target's
+/// check, so each stays fixed.
+#[test]
+fn inputs_found_by_fuzzing_stay_fixed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz-regressions");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("tests/fuzz-regressions") {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        fuzzing::core(&data);
+        fuzzing::forms(&data);
+        fuzzing::component(&data);
+        fuzzing::fluent_bit(&data[1..]);
+        count += 1;
+    }
+    assert!(count >= 2, "the regression inputs are there");
+}
