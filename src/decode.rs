@@ -573,7 +573,9 @@ impl Decoder {
         suffix.push('}');
         check_metadata_size(prefix.len() + suffix.len())?;
 
-        let envelope_context = EnvelopeContext { log_group, log_stream, commons, prefix: &prefix, suffix: &suffix };
+        let check_alerts = self.options.checks_stream(log_stream);
+        let envelope_context =
+            EnvelopeContext { log_group, log_stream, commons, prefix: &prefix, suffix: &suffix, check_alerts };
         for (index, event) in events.iter().enumerate() {
             run.counters.events += 1;
             if let Err(reason) = self.emit_event(event, &envelope_context, run) {
@@ -601,13 +603,12 @@ impl Decoder {
         }
         document.push(',');
         write_key(document, "message");
-        let check_alert = self.options.checks_stream(envelope.log_stream);
         let seconds = write_message(
             document,
             message,
             self.options.schema,
             self.options.limits.json_depth(),
-            check_alert.then_some(AlertCheck {
+            envelope.check_alerts.then_some(AlertCheck {
                 threshold: self.options.slow_threshold_secs.unwrap_or(f64::INFINITY),
                 log_group: envelope.log_group,
                 payload: &mut self.alert_payload,
@@ -780,6 +781,8 @@ struct EnvelopeContext<'a> {
     commons: &'a str,
     prefix: &'a str,
     suffix: &'a str,
+    /// Whether this envelope's stream is checked for slow responses.
+    check_alerts: bool,
 }
 
 struct Failure<'a> {

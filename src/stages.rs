@@ -26,15 +26,7 @@ pub fn base64(payload: &[u8]) -> usize {
 /// Base64, then inflates every gzip member; returns the bytes inflated.
 pub fn inflate(payload: &[u8]) -> usize {
     let mut total = 0;
-    let (mut decoded, mut inflated) = (Vec::new(), Vec::new());
-    for_each_record_data(payload, |data| {
-        decoded.clear();
-        if decode_base64_into(data, &mut decoded).is_ok() {
-            if inflate_member(&decoded, &mut inflated, u64::MAX).is_ok() {
-                total += inflated.len();
-            }
-        }
-    });
+    for_each_inflated(payload, |inflated| total += inflated.len());
     total
 }
 
@@ -42,21 +34,26 @@ pub fn inflate(payload: &[u8]) -> usize {
 /// parsed); returns the events parsed.
 pub fn parse_envelopes(payload: &[u8]) -> usize {
     let mut total = 0;
-    let (mut decoded, mut inflated) = (Vec::new(), Vec::new());
-    for_each_record_data(payload, |data| {
-        decoded.clear();
-        if decode_base64_into(data, &mut decoded).is_ok()
-            && inflate_member(&decoded, &mut inflated, u64::MAX).is_ok()
-        {
-            if let Ok(text) = std::str::from_utf8(&inflated) {
-                let mut deserializer = serde_json::Deserializer::from_str(text);
-                if let Ok(envelope) = (EnvelopeSeed { max_events: usize::MAX }).deserialize(&mut deserializer) {
-                    total += envelope.log_events.map_or(0, |events| events.len());
-                }
+    for_each_inflated(payload, |inflated| {
+        if let Ok(text) = std::str::from_utf8(inflated) {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            if let Ok(envelope) = (EnvelopeSeed { max_events: usize::MAX }).deserialize(&mut deserializer) {
+                total += envelope.log_events.map_or(0, |events| events.len());
             }
         }
     });
     total
+}
+
+/// Every record's data, base64-decoded and inflated.
+fn for_each_inflated(payload: &[u8], mut each: impl FnMut(&[u8])) {
+    let (mut decoded, mut inflated) = (Vec::new(), Vec::new());
+    for_each_record_data(payload, |data| {
+        decoded.clear();
+        if decode_base64_into(data, &mut decoded).is_ok() && inflate_member(&decoded, &mut inflated, u64::MAX).is_ok() {
+            each(&inflated);
+        }
+    });
 }
 
 fn for_each_record_data(payload: &[u8], mut each: impl FnMut(&str)) {

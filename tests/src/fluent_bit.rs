@@ -16,6 +16,15 @@ pub const FLUENT_BIT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gen
 
 pub const FUNCTION_NAME: &str = "gen3_cwlogs_filter";
 
+/// The options the module decodes with (crates/fluent-bit `options()`,
+/// which a cdylib cannot export to the harness): options from the record,
+/// messages nested deeper than 48 kept as text.
+pub fn module_options() -> gen3_cwlogs::Options {
+    let mut options = gen3_cwlogs::Options { embedded_options: true, ..gen3_cwlogs::Options::default() };
+    options.limits.max_json_depth = 48;
+    options
+}
+
 #[derive(Debug, PartialEq)]
 pub enum FilterOutcome {
     /// NULL or "": Fluent Bit drops the record.

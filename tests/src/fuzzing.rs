@@ -127,9 +127,7 @@ pub fn fluent_bit(data: &[u8]) {
         slot.get_or_insert_with(crate::fluent_bit::host).call("cwlogs.fuzz", (0, 0), data).expect("no trap, valid JSON object")
     });
     let FilterOutcome::Replaced(result) = outcome else { panic!("the module dropped a record") };
-    let mut options = Options { embedded_options: true, ..Options::default() };
-    options.limits.max_json_depth = 48; // crates/fluent-bit MAX_JSON_DEPTH
-    let native = gen3_cwlogs::decode(data, &options);
+    let native = gen3_cwlogs::decode(data, &crate::fluent_bit::module_options());
     let entries = result["records"].as_array().expect("records");
     let count = |kind: &str| entries.iter().filter(|entry| entry["kind"] == kind).count();
     assert_eq!(count("document"), native.documents.len());

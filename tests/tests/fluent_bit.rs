@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use gen3_cwlogs::{Options, decode};
-use gen3_cwlogs_tests::fluent_bit::{FLUENT_BIT_WASM, FUNCTION_NAME, FilterOutcome, host};
+use gen3_cwlogs_tests::fluent_bit::{FLUENT_BIT_WASM, FUNCTION_NAME, FilterOutcome, host, module_options};
 use gen3_cwlogs_tests::lua::{LuaFilter, normalise_numbers};
 use gen3_cwlogs_tests::{fixture, fixtures};
 use serde_json::{Value, json};
@@ -11,12 +11,6 @@ use wasmparser::{Parser, Payload};
 
 const TAG: &str = "cwlogs.devplanetv1";
 
-/// The options the module decodes with (crates/fluent-bit `options()`).
-fn gen3_cwlogs_fluent_bit_options() -> Options {
-    let mut options = Options { embedded_options: true, ..Options::default() };
-    options.limits.max_json_depth = 48;
-    options
-}
 
 fn lua_script() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline-configs/fluent-bit/cwlogs.lua")
@@ -92,7 +86,7 @@ fn every_fixture_through_the_host_gives_the_cores_output() {
         // survive anything else without trapping.
         let result = replaced(host.call(TAG, (1_700_000_000, 5), &fixture.input).unwrap());
         // The module has no options but its own and what the record carries.
-        let options = gen3_cwlogs_fluent_bit_options();
+        let options = module_options();
         assert_matches_core(&fixture.name, &fixture.input, &options, &result);
     }
 }
@@ -198,7 +192,7 @@ fn one_mebibyte_records_and_a_multi_mebibyte_delivery_pass() {
     let payload = kinesis_event_with_record_of(1 << 20);
     assert!(payload.len() > (1 << 20), "payload is {} bytes", payload.len());
     let result = replaced(host.call(TAG, (0, 0), &payload).unwrap());
-    assert_matches_core("1 MiB record", &payload, &gen3_cwlogs_fluent_bit_options(), &result);
+    assert_matches_core("1 MiB record", &payload, &module_options(), &result);
     assert_eq!(result["counters"]["errors"], 0);
 
     let generated = gen3_cwlogs_workload::generate(&gen3_cwlogs_workload::Spec {
