@@ -18,7 +18,7 @@ use crate::envelope::{
     TOO_MANY_EVENTS, Transport,
 };
 use crate::inflate::{InflateError, inflate_member, is_gzip};
-use crate::json::{fnv1a_128, nests_deeper_than, trim_json_start, write_iso8601_millis, write_key, write_str};
+use crate::json::{fnv1a_128, nests_deeper_than, push_copied_value, trim_json_start, write_iso8601_millis, write_key, write_str};
 use crate::options::{Options, Schema};
 use crate::sink::{AlertRef, Counters, DocumentRef, ErrorKind, ErrorRef, Output, Sink, write_commons};
 
@@ -953,7 +953,7 @@ fn write_message(
                 first = false;
                 write_str(out, key);
                 out.push(':');
-                out.push_str(value.get());
+                push_copied_value(out, value.get());
             }
             out.push('}');
         }
@@ -1054,24 +1054,16 @@ fn dedupe(members: &mut Vec<(Cow<'_, str>, &RawValue)>) {
     *members = unique;
 }
 
-/// Appends a raw JSON value copied from the input: verbatim when it nests
-/// within the depth limit, else as a string of its text, so no document
-/// nests deeper than messages may (hosts such as Fluent Bit lose records
-/// nested too deep).
+/// Appends a raw JSON value copied from the input (see `push_copied_value`)
+/// when it nests within the depth limit, else as a string of its text, so no
+/// document nests deeper than messages may (hosts such as Fluent Bit lose
+/// records nested too deep).
 fn write_raw_within(out: &mut String, raw: &str, max_depth: u32) {
-    // A number too large for a double is valid JSON, but serde_json,
-    // Elasticsearch and most parsers refuse it (found by fuzzing): keep its
-    // text as a string.
-    let unreadable_number = is_json_number_text(raw) && !raw.parse::<f64>().is_ok_and(f64::is_finite);
-    if unreadable_number || nests_deeper_than(raw.as_bytes(), max_depth) {
+    if nests_deeper_than(raw.as_bytes(), max_depth) {
         write_str(out, raw);
     } else {
-        out.push_str(raw);
+        push_copied_value(out, raw);
     }
-}
-
-fn is_json_number_text(raw: &str) -> bool {
-    matches!(raw.as_bytes().first(), Some(b'-' | b'0'..=b'9'))
 }
 
 /// The string a raw JSON value holds, if it is a string.

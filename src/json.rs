@@ -88,6 +88,37 @@ pub fn nests_deeper_than(text: &[u8], max_depth: u32) -> bool {
     false
 }
 
+/// Appends a JSON value copied from the input: verbatim, unless it holds a
+/// number no double can hold (`1e999`, 310+ digits). Such a number is valid
+/// JSON, but serde_json, Elasticsearch and most parsers refuse it (found by
+/// fuzzing), so the value's text is kept as a string instead.
+pub fn push_copied_value(out: &mut String, raw: &str) {
+    // Strings cannot hold numbers; the precise parse runs only on suspicion.
+    let suspicious = !raw.starts_with('"') && may_hold_unreadable_number(raw.as_bytes());
+    if suspicious && serde_json::from_str::<serde_json::Value>(raw).is_err() {
+        write_str(out, raw);
+    } else {
+        out.push_str(raw);
+    }
+}
+
+/// True when `text` has an exponent marker after a digit or a run of 310
+/// digits: a cheap single pass that every unreadable number trips (false
+/// alarms, such as `0e1` inside a string, only cost a precise parse).
+fn may_hold_unreadable_number(text: &[u8]) -> bool {
+    let mut digits: usize = 0;
+    for &byte in text {
+        if digits > 0 && byte | 0x20 == b'e' {
+            return true;
+        }
+        digits = if byte.is_ascii_digit() { digits + 1 } else { 0 };
+        if digits >= 310 {
+            return true;
+        }
+    }
+    false
+}
+
 /// Skips JSON whitespace.
 pub fn trim_json_start(text: &str) -> &str {
     text.trim_start_matches([' ', '\t', '\n', '\r'])
@@ -180,6 +211,22 @@ mod tests {
         write_str(&mut out, "a\"b\\c\n\u{1}é\u{2028}");
         assert_eq!(out, "\"a\\\"b\\\\c\\n\\u0001é\u{2028}\"");
         assert_eq!(serde_json::from_str::<String>(&out).unwrap(), "a\"b\\c\n\u{1}é\u{2028}");
+    }
+
+    #[test]
+    fn numbers_beyond_a_double_become_strings() {
+        let copied = |raw: &str| {
+            let mut out = String::new();
+            push_copied_value(&mut out, raw);
+            out
+        };
+        let long = "9".repeat(400);
+        assert_eq!(copied("1e999"), "\"1e999\"");
+        assert_eq!(copied(r#"{"a":[1,-2.5E+999]}"#), r#""{\"a\":[1,-2.5E+999]}""#);
+        assert_eq!(copied(&long), format!("\"{long}\""));
+        assert_eq!(copied(r#"{"a":[1,2.5e3],"b":"0e999"}"#), r#"{"a":[1,2.5e3],"b":"0e999"}"#);
+        assert_eq!(copied(r#""1e999""#), r#""1e999""#);
+        assert_eq!(copied("123"), "123");
     }
 
     #[test]

@@ -59,6 +59,11 @@ enum Difference {
     /// corruption shows: the core stops at the limit (`too-large`); Vector
     /// inflates on, fails, and hands the twin the gzip bytes (`gzip`).
     CorruptGzipOverLimit,
+    /// A message object holding a number no double can hold (`1e999`):
+    /// VRL's parse_json refuses the whole message, so the twin keeps it as
+    /// `{"log": text}`; the core keeps the object and that number's text as
+    /// a string. Both keep every byte.
+    UnreadableNumberMessage,
 }
 
 impl fmt::Display for Difference {
@@ -386,6 +391,10 @@ fn compare_case(pipeline: &mut Pipeline, case: &Case, totals: &mut Totals) {
         totals.documents += 1;
         let mut expected: Value = serde_json::from_str(&core_document.json).expect("core output is JSON");
         take_record_index(&mut expected, twin_document.record_index, totals, name);
+        if expected != twin_document.body && message_refused_by_vrl(&twin_document.body) {
+            totals.note(Difference::UnreadableNumberMessage);
+            expected["message"] = twin_document.body["message"].clone();
+        }
         if expected != twin_document.body {
             totals.fail(name, format!("document differs:\n core {expected}\n twin {}", twin_document.body));
         }
@@ -559,6 +568,7 @@ fn twin_equals_core_on_every_fixture_and_workload() {
             Difference::ErrorEventRawText,
             Difference::AlertMetadata,
             Difference::CorruptGzipOverLimit,
+            Difference::UnreadableNumberMessage,
         ]
     );
     assert_eq!(totals.deliveries, cases.len());
@@ -575,4 +585,14 @@ fn the_program_compiles_against_any_upstream_schema_without_warnings() {
         let remap = Remap::compile(&source, &schema).unwrap_or_else(|error| panic!("{error}"));
         assert!(remap.warnings.is_empty(), "{}", remap.warnings.join("\n"));
     }
+}
+
+/// True when the twin kept a message as `{"log": text}` because its text is
+/// a JSON object that only a parser refusing out-of-range numbers rejects.
+fn message_refused_by_vrl(document: &Value) -> bool {
+    let Some(message) = document["message"].as_object() else { return false };
+    let Some(text) = message.get("log").and_then(Value::as_str).filter(|_| message.len() == 1) else { return false };
+    let parsed = serde_json::from_str::<Value>(text);
+    let syntactically_object = serde_json::from_str::<std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>>(text).is_ok();
+    parsed.is_err_and(|error| error.to_string().contains("number out of range")) && syntactically_object
 }
