@@ -71,35 +71,49 @@ pub fn core(data: &[u8]) {
     check_output("core", payload, &output);
 }
 
-/// Target `forms`: the bytes as one record's data in every input form, so
-/// the fuzzer reaches envelope parsing without having to find gzip + base64.
+/// Target `forms`: the bytes as one record's data in the input form the
+/// second byte picks, so the fuzzer reaches envelope parsing without having
+/// to find gzip + base64 (one form per execution: the fuzzer's coverage
+/// feedback chooses among them).
 pub fn forms(data: &[u8]) {
+    let [selector, form, payload @ ..] = data else { return };
+    let wrapped = wrap_in_form(payload, *form);
+    let output = gen3_cwlogs::decode(&wrapped, &options_from(*selector));
+    check_output("forms", &wrapped, &output);
+}
+
+/// `forms` over every form, for inputs in the `core` target's format
+/// (options byte, payload): the CI pass and the regression inputs.
+pub fn every_form(data: &[u8]) {
     let (selector, payload) = data.split_first().map_or((0, data), |(first, rest)| (*first, rest));
-    let options = options_from(selector);
-    for wrapped in wrap_in_every_form(payload) {
-        let output = gen3_cwlogs::decode(&wrapped, &options);
-        check_output("forms", &wrapped, &output);
+    for form in 0..FORMS {
+        forms(&[&[selector, form][..], payload].concat());
     }
 }
 
-pub fn wrap_in_every_form(payload: &[u8]) -> Vec<Vec<u8>> {
-    let gzip = gen3_cwlogs_workload::gzip(payload);
-    let half = payload.len() / 2;
-    let two_members = [gen3_cwlogs_workload::gzip(&payload[..half]), gen3_cwlogs_workload::gzip(&payload[half..])].concat();
+const FORMS: u8 = 6;
+
+/// `payload` as: itself, a gzip member, two gzip members, base64 of gzip,
+/// a Kinesis event (gzip'd and plain record), a Firehose delivery.
+pub fn wrap_in_form(payload: &[u8], form: u8) -> Vec<u8> {
+    let gzip = gen3_cwlogs_workload::gzip;
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
-    let kinesis = serde_json::json!({"Records": [
-        {"kinesis": {"data": b64(&gzip), "sequenceNumber": "1"}, "eventID": "e"},
-        {"kinesis": {"data": b64(payload), "sequenceNumber": "2"}},
-    ]});
-    let firehose = serde_json::json!({"requestId": "r", "timestamp": 1, "records": [{"data": b64(&two_members)}]});
-    vec![
-        payload.to_vec(),
-        gzip.clone(),
-        two_members,
-        b64(&gzip).into_bytes(),
-        serde_json::to_vec(&kinesis).unwrap(),
-        serde_json::to_vec(&firehose).unwrap(),
-    ]
+    let two_members = || {
+        let half = payload.len() / 2;
+        [gzip(&payload[..half]), gzip(&payload[half..])].concat()
+    };
+    match form % FORMS {
+        0 => payload.to_vec(),
+        1 => gzip(payload),
+        2 => two_members(),
+        3 => b64(&gzip(payload)).into_bytes(),
+        4 => serde_json::to_vec(&serde_json::json!({"Records": [
+            {"kinesis": {"data": b64(&gzip(payload)), "sequenceNumber": "1"}, "eventID": "e"},
+            {"kinesis": {"data": b64(payload), "sequenceNumber": "2"}},
+        ]}))
+        .unwrap(),
+        _ => serde_json::to_vec(&serde_json::json!({"requestId": "r", "timestamp": 1, "records": [{"data": b64(&two_members())}]})).unwrap(),
+    }
 }
 
 thread_local! {
