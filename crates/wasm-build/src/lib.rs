@@ -28,6 +28,12 @@ pub fn workspace_root() -> PathBuf {
 /// # Panics
 /// When cargo fails: a build script cannot go on without the artifact.
 pub fn build_wasm(package: &str, target: &str) -> PathBuf {
+    build_wasm_with_env(package, target, &[])
+}
+
+/// [`build_wasm`] with extra environment for the nested cargo, such as
+/// `CARGO_PROFILE_RELEASE_*` overrides one artifact needs.
+pub fn build_wasm_with_env(package: &str, target: &str, env: &[(&str, &str)]) -> PathBuf {
     let root = workspace_root();
     let target_dir = root.join("target").join("wasm-artifacts");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -42,6 +48,7 @@ pub fn build_wasm(package: &str, target: &str) -> PathBuf {
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
+        .envs(env.iter().copied())
         .status()
         .expect("run cargo for the wasm artifact");
     assert!(status.success(), "building {package} for {target} failed (is the target installed? `rustup target add {target}`)");

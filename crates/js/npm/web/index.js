@@ -1,0 +1,29 @@
+// Browser and bundler entry (ESM). The module is fetched and compiled by
+// `await init()`, once; `decode` and `defaultLimits` work after it.
+import initWasm, { decode as decodeWasm, defaultLimits as defaultLimitsWasm } from './gen3_cwlogs.js';
+
+let ready = null;
+let initialised = false;
+
+export function init(module) {
+  ready ??= initWasm(module === undefined ? undefined : { module_or_path: module }).then(() => {
+    initialised = true;
+  });
+  return ready;
+}
+
+function checkInitialised() {
+  if (!initialised) {
+    throw new Error('gen3-cwlogs: call `await init()` before decode() in a browser');
+  }
+}
+
+export function decode(input, options) {
+  checkInitialised();
+  return decodeWasm(input, options);
+}
+
+export function defaultLimits() {
+  checkInitialised();
+  return defaultLimitsWasm();
+}
