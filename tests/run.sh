@@ -10,9 +10,10 @@ summarise() {
     local status=$?
     # cargo: "test result: ok. 5 passed; 0 failed; ..."; pytest: "== 12 passed, 1 failed, 2 errors in 3.1s =="
     local passed failed
-    passed=$(grep -oE '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+    # node --test (spec reporter): "ℹ pass 8", "ℹ fail 0".
+    passed=$( { grep -oE '[0-9]+ passed' "$log" || true; grep -oE '^ℹ pass [0-9]+' "$log" | awk '{print $3}' || true; } | awk '{s+=$1} END {print s+0}')
     # pytest reports tests that broke in a fixture as "errors": failures too.
-    failed=$(grep -oE '[0-9]+ (failed|errors?)\b' "$log" | awk '{s+=$1} END {print s+0}')
+    failed=$( { grep -oE '[0-9]+ (failed|errors?)\b' "$log" || true; grep -oE '^ℹ (fail|cancelled) [0-9]+' "$log" | awk '{print $3}' || true; } | awk '{s+=$1} END {print s+0}')
     rm -f "$log"
     echo
     echo "total: ${passed} passed, ${failed} failed"
@@ -37,10 +38,15 @@ run cargo test --locked
 # The generated Fluent Bit / nginx configs and the Firehose front are tested
 # with pytest against a real nginx + njs (Debian packages). Install only what
 # is missing, so a machine that has everything does not touch the network.
-if [ ! -x /usr/sbin/nginx ] || [ ! -e /usr/share/nginx/modules-available/mod-http-js.conf ] \
-    || ! command -v openssl >/dev/null; then
-  # The package would start the stock nginx service on port 80; the tests run
-  # their own nginx on a free high port, so keep the service from starting.
+need=()
+[ -x /usr/sbin/nginx ] || need+=(nginx)
+[ -e /usr/share/nginx/modules-available/mod-http-js.conf ] || need+=(libnginx-mod-http-js)
+command -v openssl >/dev/null || need+=(openssl)
+# The decoder page's tests drive Debian's Chromium (below).
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  # The nginx package would start the stock service on port 80; the tests
+  # run their own nginx on a free high port, so keep services from starting.
   own_policy=
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
@@ -48,8 +54,8 @@ if [ ! -x /usr/sbin/nginx ] || [ ! -e /usr/share/nginx/modules-available/mod-htt
     own_policy=1
   fi
   install_status=0
-  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    nginx libnginx-mod-http-js openssl || install_status=$?
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" \
+    || install_status=$?
   if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
   [ "$install_status" -eq 0 ] || exit "$install_status"
   service nginx stop >/dev/null 2>&1 || true
@@ -61,3 +67,16 @@ fi
 # directories are left in the work tree.
 run env PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider pipeline-configs/tests
 # --- end pipeline-configs (Python) ---
+
+# --- JS package and decoder page (Node, headless Chromium) ---
+# The package and page are built from the wasm-bindgen adapter by a cargo
+# binary (wasm-bindgen's CLI support as a library: nothing else to install),
+# then tested as users get them: the packed package under Node's test
+# runner on the shared fixtures, the page opened from file:// in Chromium
+# through playwright-core (npm; it never downloads a browser).
+cargo run --locked --quiet -p gen3-cwlogs-js-build
+if [ ! -d crates/js/tests/node_modules ] || ! (cd crates/js/tests && npm ls --depth=0 >/dev/null 2>&1); then
+  (cd crates/js/tests && npm ci --no-audit --no-fund)
+fi
+run node --test --test-reporter=spec crates/js/tests/*.test.mjs
+# --- end JS ---

@@ -10,6 +10,7 @@ initSync({ module: Uint8Array.from(atob(WASM_BASE64), (char) => char.charCodeAt(
 
 let droppedBytes = null; // a dropped or opened file, decoded as bytes
 let rows = [];
+let pending = null; // the decode scheduled after typing stops
 
 function readOptions() {
   const options = { schema: $('schema').value };
@@ -27,6 +28,9 @@ function readOptions() {
 }
 
 function run() {
+  // A decode asked for now makes the pending one (typing) moot; left to
+  // fire, it would redraw the table under the user.
+  clearTimeout(pending);
   $('problem').textContent = '';
   const input = droppedBytes ?? $('input').value;
   if (!droppedBytes && input.trim() === '') {
@@ -173,7 +177,6 @@ async function takeFile(file) {
   run();
 }
 
-let pending = null;
 $('input').addEventListener('input', () => {
   droppedBytes = null;
   $('file-note').textContent = '';
