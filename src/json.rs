@@ -7,30 +7,51 @@ use std::fmt::Write as _;
 /// (the Lambda escaped it to `\uXXXX`, growing documents up to 6x).
 pub fn write_str(out: &mut String, text: &str) {
     out.push('"');
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
-        let escape: &str = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&text[start..index]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{:04x}", byte);
-        } else {
-            out.push_str(escape);
+    let mut rest = text;
+    loop {
+        let clean = bytes_needing_no_escape(rest.as_bytes());
+        out.push_str(&rest[..clean]);
+        let Some(&byte) = rest.as_bytes().get(clean) else { break };
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                let _ = write!(out, "\\u{:04x}", byte);
+            }
         }
-        start = index + 1;
+        // The byte escaped is ASCII, so this is a char boundary.
+        rest = &rest[clean + 1..];
     }
-    out.push_str(&text[start..]);
     out.push('"');
+}
+
+/// Length of the prefix of `bytes` with no `"`, `\` or control byte: eight
+/// bytes at a time (SWAR, in u64 so wasm32 gets the same width as x86_64),
+/// since messages are long and nearly all clean.
+fn bytes_needing_no_escape(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // High bit set in a lane whose byte is zero / below 0x20; exact for the
+    // lowest such lane, which is all that is used.
+    let zero_lanes = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let special = zero_lanes(word ^ (ONES * u64::from(b'"')))
+            | zero_lanes(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        if special != 0 {
+            return offset + (special.trailing_zeros() / 8) as usize;
+        }
+        offset += 8;
+    }
+    offset + chunks.remainder().iter().position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20).unwrap_or(chunks.remainder().len())
 }
 
 /// Appends `"key":` for a key that needs no escaping.
@@ -102,12 +123,39 @@ pub fn push_copied_value(out: &mut String, raw: &str) {
     }
 }
 
-/// True when `text` has an exponent marker after a digit or a run of 310
-/// digits: a cheap single pass that every unreadable number trips (false
-/// alarms, such as `0e1` inside a string, only cost a precise parse).
+/// True when `text` (a JSON value) may hold a number with an exponent
+/// (`1e999`, `-2.5E+9`) or 310+ digits: the only ways to write a number no
+/// double can hold. Only the bytes outside strings are looked at, jumping
+/// from quote to quote (most of a log's bytes are in strings, and hex ids
+/// such as `45e6` would look like exponents); a rare false alarm only costs
+/// a precise parse.
 fn may_hold_unreadable_number(text: &[u8]) -> bool {
+    let mut rest = text;
+    loop {
+        let outside_end = memchr::memchr(b'"', rest).unwrap_or(rest.len());
+        if has_exponent_or_long_number(&rest[..outside_end]) {
+            return true;
+        }
+        // Skip the string: to the first quote not escaped by a backslash.
+        let mut at = outside_end + 1;
+        loop {
+            let Some(offset) = rest.get(at..).and_then(|tail| memchr::memchr(b'"', tail)) else { return false };
+            let quote = at + offset;
+            let backslashes = rest[..quote].iter().rev().take_while(|&&byte| byte == b'\\').count();
+            at = quote + 1;
+            if backslashes % 2 == 0 {
+                break;
+            }
+        }
+        rest = &rest[at..];
+    }
+}
+
+/// Outside strings only numbers have digits, and only `true`/`false` have
+/// an `e` (never after a digit).
+fn has_exponent_or_long_number(outside: &[u8]) -> bool {
     let mut digits: usize = 0;
-    for &byte in text {
+    for &byte in outside {
         if digits > 0 && byte | 0x20 == b'e' {
             return true;
         }
@@ -225,8 +273,35 @@ mod tests {
         assert_eq!(copied(r#"{"a":[1,-2.5E+999]}"#), r#""{\"a\":[1,-2.5E+999]}""#);
         assert_eq!(copied(&long), format!("\"{long}\""));
         assert_eq!(copied(r#"{"a":[1,2.5e3],"b":"0e999"}"#), r#"{"a":[1,2.5e3],"b":"0e999"}"#);
+        assert_eq!(copied(r#"{"a": [ -1.5e400]}"#), r#""{\"a\": [ -1.5e400]}""#);
+        // Hex ids and UUIDs are not taken for numbers.
+        assert!(!may_hold_unreadable_number(br#"{"id":"da45e6f0","uuid":"a9f2fd99-2d35-11e8-a625"}"#));
+        assert!(may_hold_unreadable_number(br#"{"n":2.5e3}"#));
         assert_eq!(copied(r#""1e999""#), r#""1e999""#);
         assert_eq!(copied("123"), "123");
+    }
+
+    #[test]
+    fn every_byte_needing_escape_is_found_in_every_lane() {
+        for len in 0..20 {
+            for at in 0..len {
+                for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    let mut bytes = vec![b'a'; len];
+                    // Bytes around the special one that must not hide it.
+                    if at > 0 {
+                        bytes[at - 1] = 0xff;
+                    }
+                    bytes[at] = special;
+                    assert_eq!(bytes_needing_no_escape(&bytes), at, "len {len} at {at} byte {special}");
+                }
+            }
+            assert_eq!(bytes_needing_no_escape(&vec![0x7f; len]), len);
+            assert_eq!(bytes_needing_no_escape(&vec![0x20; len]), len);
+            assert_eq!(bytes_needing_no_escape(&vec![0xe9; len]), len);
+        }
+        let mut out = String::new();
+        write_str(&mut out, "0123456789\u{0}abcdef\"\\é\u{1f}\u{7f}");
+        assert_eq!(out, "\"0123456789\\u0000abcdef\\\"\\\\é\\u001f\u{7f}\"");
     }
 
     #[test]
