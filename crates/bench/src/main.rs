@@ -2,13 +2,26 @@
 //! run, single-threaded (so rates are per core).
 //!
 //! ```sh
-//! cargo run --release -p gen3-cwlogs-bench -- [--payloads N] [--records N] [--events-per-record N] [--form firehose|kinesis|s3-archive]
+//! cargo run --release -p gen3-cwlogs-bench -- [--payloads N] [--records N] [--events-per-record N]
+//!     [--form firehose|kinesis|s3-archive] [--only native] [--fluent-bit-records N]
 //! ```
+//!
+//! Engines: (a) the native core; (b) the component in wasmtime; (c) the
+//! Fluent Bit module through the filter_wasm host imitation, options set in
+//! the record as the shipped pipeline sets them; (d) the VRL twin through
+//! the `vrl` crate, behind the imitation of Vector's Firehose source (Firehose
+//! deliveries only: Vector has no other input for them). All run with the
+//! example pipeline's first commons' options (alerts on).
 //!
 //! Rates are events and decompressed CloudWatch JSON megabytes (10^6) per
 //! second of decode time. Memory: the peak of the process heap during each
-//! engine's run (a counting allocator), plus the wasm instance's linear
-//! memory where there is one.
+//! engine's run (a counting allocator; for the wasm engines the host side),
+//! plus the instance's linear memory, against the goal's budget of 4x the
+//! largest decompressed record plus 1 MiB per record in flight (a payload's
+//! records are in flight together).
+//!
+//! `--fluent-bit-records N` instead runs N records through one Fluent Bit
+//! module instance and reports its memory along the way (flat or not).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +29,10 @@ use std::time::Instant;
 
 use gen3_cwlogs::{AlertRef, Decoder, DocumentRef, ErrorRef, Options, Sink};
 use gen3_cwlogs_tests::fluent_bit;
-use gen3_cwlogs_workload::{Form, Spec, generate};
+use gen3_cwlogs_vector::Pipeline;
+use gen3_cwlogs_vector::options::options_program;
+use gen3_cwlogs_vector::source::{Request, SourceConfig};
+use gen3_cwlogs_workload::{Form, Generated, Spec, generate};
 
 struct CountingAllocator;
 
@@ -78,30 +94,70 @@ struct Measurement {
     linear_memory: Option<usize>,
 }
 
+/// Times `run` over every input; returns seconds, documents and heap peak.
+fn measure(inputs: &[Generated], mut run: impl FnMut(&[u8]) -> u64) -> (f64, u64, usize) {
+    let base = reset_peak();
+    let started = Instant::now();
+    let documents = inputs.iter().map(|input| run(&input.payload)).sum();
+    (started.elapsed().as_secs_f64(), documents, PEAK.load(Ordering::Relaxed) - base)
+}
+
+/// The example pipeline's first commons (pipeline-configs/commons.example.json).
+fn pipeline_options() -> Options {
+    Options {
+        commons: Some("devplanetv1".into()),
+        slow_threshold_secs: Some(65.0),
+        alert_streams: Options::GEN3_ALERT_STREAMS.iter().map(|stream| (*stream).to_owned()).collect(),
+        ..Options::default()
+    }
+}
+
+/// The record Fluent Bit hands the module: the delivery with the options
+/// keys the pipeline's modify filter adds (`gen3_cwlogs_*`).
+fn with_fluent_bit_options(payload: &[u8], options: &Options) -> Vec<u8> {
+    let keys = format!(
+        r#"{{"gen3_cwlogs_commons":"{}","gen3_cwlogs_threshold":"{}","gen3_cwlogs_alert_streams":"{}","#,
+        options.commons.as_deref().unwrap_or_default(),
+        options.slow_threshold_secs.unwrap_or_default(),
+        options.alert_streams.join(","),
+    );
+    let body = payload.strip_prefix(b"{").expect("a Firehose delivery or Kinesis event is a JSON object");
+    [keys.as_bytes(), body].concat()
+}
+
 fn main() {
     let mut spec = Spec { form: Form::Firehose, records: 10, events_per_record: 100, ..Spec::default() };
     let mut payloads = 50usize;
     let mut only: Option<String> = None;
+    let mut fluent_bit_records: Option<u64> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let value = args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        let value = args.next().unwrap_or_else(|| usage(&format!("{arg} needs a value")));
+        let number = || value.parse().unwrap_or_else(|_| usage(&format!("{arg} needs a number")));
         match arg.as_str() {
-            "--payloads" => payloads = value.parse().expect("--payloads N"),
-            "--records" => spec.records = value.parse().expect("--records N"),
-            "--events-per-record" => spec.events_per_record = value.parse().expect("--events-per-record N"),
-            "--form" => spec.form = Form::from_name(&value).expect("kinesis, firehose or s3-archive"),
+            "--payloads" => payloads = number(),
+            "--records" => spec.records = number(),
+            "--events-per-record" => spec.events_per_record = number(),
+            "--form" => spec.form = Form::from_name(&value).unwrap_or_else(|| usage("--form: kinesis, firehose or s3-archive")),
             // One engine only, e.g. under callgrind.
-            "--only" => only = Some(value),
-            _ => panic!("unknown option {arg}"),
+            "--only" if value == "native" => only = Some(value),
+            "--fluent-bit-records" => fluent_bit_records = Some(value.parse().unwrap_or_else(|_| usage("--fluent-bit-records N"))),
+            _ => usage(&format!("unknown option {arg} {value}")),
         }
     }
-    let inputs: Vec<_> = (0..payloads).map(|seed| generate(&Spec { seed: seed as u64 + 1, ..spec.clone() })).collect();
+    let options = pipeline_options();
+    if let Some(records) = fluent_bit_records {
+        fluent_bit_memory(records, &options);
+        return;
+    }
+
+    let inputs: Vec<Generated> = (0..payloads).map(|seed| generate(&Spec { seed: seed as u64 + 1, ..spec.clone() })).collect();
     let events: u64 = inputs.iter().map(|input| input.events).sum();
     let decompressed: u64 = inputs.iter().map(|input| input.decompressed_bytes).sum();
     let payload_bytes: usize = inputs.iter().map(|input| input.payload.len()).sum();
-    let largest_record = inputs.iter().map(|input| input.decompressed_bytes / spec.records as u64).max().unwrap_or(0);
+    let largest_record = inputs.iter().map(|input| input.largest_record_bytes).max().unwrap_or(0);
     println!(
-        "workload: {payloads} {:?} payloads x {} records x {} events = {events} events; {:.1} MB of payloads, {:.1} MB of decompressed CloudWatch JSON (~{:.0} bytes/event, ~{:.0} KB/record)",
+        "workload: {payloads} {:?} payloads x {} records x {} events = {events} events; {:.1} MB of payloads, {:.1} MB of decompressed CloudWatch JSON (~{:.0} bytes/event, largest record {:.0} KB)",
         spec.form,
         spec.records,
         spec.events_per_record,
@@ -110,108 +166,132 @@ fn main() {
         decompressed as f64 / events as f64,
         largest_record as f64 / 1e3,
     );
-    let options = Options::default();
     let mut results = Vec::new();
 
-    if only.as_deref() == Some("native") {
-        let mut decoder = Decoder::new(options.clone());
+    // (a) the native core, reusing one decoder.
+    let mut decoder = Decoder::new(options.clone());
+    let (seconds, documents, heap_peak) = measure(&inputs, |payload| {
         let mut sink = CountingSink::default();
-        let started = Instant::now();
-        for input in &inputs {
-            decoder.decode(&input.payload, &mut sink);
-        }
-        println!("native core only: {:.3} s, {} documents", started.elapsed().as_secs_f64(), sink.documents);
+        decoder.decode(payload, &mut sink);
+        sink.documents
+    });
+    results.push(Measurement { engine: "native core", seconds, documents, heap_peak, linear_memory: None });
+    if only.is_some() {
+        println!("native core only: {seconds:.3} s, {documents} documents");
         return;
     }
 
-    // (a) the native core, reusing one decoder.
-    {
-        let mut decoder = Decoder::new(options.clone());
-        let base = reset_peak();
-        let mut sink = CountingSink::default();
-        let started = Instant::now();
-        for input in &inputs {
-            decoder.decode(&input.payload, &mut sink);
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        results.push(Measurement { engine: "native core", seconds, documents: sink.documents, heap_peak: PEAK.load(Ordering::Relaxed) - base, linear_memory: None });
-    }
-
     // (b) the component in wasmtime, one instance.
-    {
-        let engine = wasmtime::Engine::default();
-        let component = gen3_cwlogs_wasmtime::compile(&engine).expect("compile the component");
-        let mut decoder = gen3_cwlogs_wasmtime::ComponentDecoder::new(&engine, &component).expect("instantiate");
-        let base = reset_peak();
-        let mut documents = 0;
-        let started = Instant::now();
-        for input in &inputs {
-            documents += decoder.decode(&input.payload, &options).expect("no trap").documents.len() as u64;
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        results.push(Measurement { engine: "component (wasmtime)", seconds, documents, heap_peak: PEAK.load(Ordering::Relaxed) - base, linear_memory: None });
-    }
+    let engine = wasmtime::Engine::default();
+    let component = gen3_cwlogs_wasmtime::compile(&engine).expect("compile the component");
+    let mut component = gen3_cwlogs_wasmtime::ComponentDecoder::new(&engine, &component).expect("instantiate");
+    let (seconds, documents, heap_peak) =
+        measure(&inputs, |payload| component.decode(payload, &options).expect("no trap").documents.len() as u64);
+    results.push(Measurement {
+        engine: "component (wasmtime)",
+        seconds,
+        documents,
+        heap_peak,
+        linear_memory: Some(component.linear_memory_bytes()),
+    });
 
-    // (c) the Fluent Bit module through the filter_wasm host imitation.
-    {
-        let mut host = fluent_bit::host();
-        let base = reset_peak();
-        let mut result_bytes = 0usize;
-        let started = Instant::now();
-        for input in &inputs {
-            result_bytes += host.call_raw("cwlogs.bench", (0, 0), &input.payload).expect("no trap").map_or(0, |r| r.len());
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        assert!(result_bytes > 0);
-        let documents = events; // checked equal by the test suite; counted here by the module's counters
-        results.push(Measurement {
-            engine: "Fluent Bit module (filter_wasm imitation)",
-            seconds,
-            documents,
-            heap_peak: PEAK.load(Ordering::Relaxed) - base,
-            linear_memory: Some(host.memory_bytes()),
+    // (c) the Fluent Bit module, options in the record as the pipeline sets them.
+    let mut host = fluent_bit::host();
+    let records: Vec<Generated> = inputs
+        .iter()
+        .map(|input| Generated { payload: with_fluent_bit_options(&input.payload, &options), ..input.clone() })
+        .collect();
+    let (seconds, documents, heap_peak) = measure(&records, |record| {
+        let result = host.call_raw("cwlogs.bench", (0, 0), record).expect("no trap").expect("a result");
+        // Entries are `{"kind":"document",...}`; counting them keeps the
+        // check honest without parsing the whole result.
+        result.matches(r#"{"kind":"document""#).count() as u64
+    });
+    results.push(Measurement {
+        engine: "Fluent Bit module (filter_wasm imitation)",
+        seconds,
+        documents,
+        heap_peak,
+        linear_memory: Some(host.memory_bytes()),
+    });
+
+    // (d) the VRL twin, behind Vector's Firehose source.
+    if spec.form == Form::Firehose {
+        let access_key = "bench-key";
+        let source = SourceConfig { access_keys: vec![access_key.into()], ..SourceConfig::default() };
+        let mut pipeline = Pipeline::shipped(source, &options_program(&[(access_key, &options)], None)).expect("the twin compiles");
+        let (seconds, documents, heap_peak) = measure(&inputs, |body| {
+            let request = Request {
+                request_id: "ed4acda5-034f-9f42-bba1-f29aea6d7d8f",
+                source_arn: "arn:aws:firehose:us-east-1:433568766270:deliverystream/bench",
+                access_key: Some(access_key),
+                content_encoding: None,
+                body,
+            };
+            let mut documents = 0;
+            pipeline
+                .deliver_with(&request, |_, event| {
+                    // What a `route` transform reads.
+                    if event.value.as_object().and_then(|object| object.get("_cwlogs_kind")).and_then(|kind| kind.as_str()).as_deref() == Some("document") {
+                        documents += 1;
+                    }
+                })
+                .expect("the twin runs")
+                .expect("the source accepts the delivery");
+            documents
         });
+        results.push(Measurement { engine: "VRL twin (vrl 0.34, Vector source imitation)", seconds, documents, heap_peak, linear_memory: None });
     }
 
-    // Where the native time goes: each stage timed with everything before it,
-    // the difference is the stage's own cost.
+    // Where the native time goes: each stage timed with everything before
+    // it; the difference is the stage's own cost.
     let stage = |run: fn(&[u8]) -> usize| {
         let started = Instant::now();
-        let mut count = 0;
-        for input in &inputs {
-            count += run(&input.payload);
-        }
+        let count: usize = inputs.iter().map(|input| run(&input.payload)).sum();
         assert!(count > 0);
         started.elapsed().as_secs_f64()
     };
     let through_base64 = stage(gen3_cwlogs::stages::base64);
     let through_inflate = stage(gen3_cwlogs::stages::inflate);
     let through_parse = stage(gen3_cwlogs::stages::parse_envelopes);
-    let total = results[0].seconds;
+    let native_seconds = results[0].seconds;
     let stages = [
         ("base64 decode", through_base64),
         ("inflate (gzip, CRC32)", through_inflate - through_base64),
         ("envelope JSON parse (messages unescaped)", through_parse - through_inflate),
-        ("message parse, document building and serialisation", total - through_parse),
+        ("message parse, document building and serialisation", native_seconds - through_parse),
     ];
 
-    let native_seconds = results[0].seconds;
+    let budget = 4 * largest_record as usize + spec.records * (1 << 20);
+    let mib = |bytes: usize| bytes as f64 / (1 << 20) as f64;
     println!();
-    println!("| engine | seconds | events/s | MB/s | per payload | vs native | heap peak | linear memory |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| engine | seconds | events/s | MB/s | per payload | vs native | heap peak | linear memory | memory / budget |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for result in &results {
         assert_eq!(result.documents, events, "{}: every event became a document", result.engine);
+        let memory = result.heap_peak + result.linear_memory.unwrap_or(0);
         println!(
-            "| {} | {:.3} | {:.0} | {:.1} | {:.2} ms | {:.2}x | {:.1} MiB | {} |",
+            "| {} | {:.3} | {:.0} | {:.1} | {:.2} ms | {:.2}x | {:.1} MiB | {} | {:.2} |",
             result.engine,
             result.seconds,
             events as f64 / result.seconds,
             decompressed as f64 / 1e6 / result.seconds,
             result.seconds * 1e3 / payloads as f64,
             native_seconds / result.seconds,
-            result.heap_peak as f64 / (1 << 20) as f64,
-            result.linear_memory.map_or("-".to_owned(), |bytes| format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)),
+            mib(result.heap_peak),
+            result.linear_memory.map_or("-".to_owned(), |bytes| format!("{:.1} MiB", mib(bytes))),
+            memory as f64 / budget as f64,
         );
+    }
+    println!();
+    println!(
+        "memory budget: 4 x {:.0} KB (largest record) + {} records in flight x 1 MiB = {:.1} MiB",
+        largest_record as f64 / 1e3,
+        spec.records,
+        mib(budget)
+    );
+    if let Some(twin) = results.iter().find(|result| result.engine.starts_with("VRL")) {
+        println!("native / VRL twin speed: {:.1}x", twin.seconds / native_seconds);
     }
     println!();
     println!("native time by stage (each stage's rate is decompressed MB over that stage's own time):");
@@ -219,10 +299,52 @@ fn main() {
     println!("| stage | seconds | share | MB/s alone |");
     println!("|---|---|---|---|");
     for (name, seconds) in stages {
-        println!(
-            "| {name} | {seconds:.3} | {:.0}% | {:.0} |",
-            100.0 * seconds / total,
-            decompressed as f64 / 1e6 / seconds.max(1e-9)
-        );
+        println!("| {name} | {seconds:.3} | {:.0}% | {:.0} |", 100.0 * seconds / native_seconds, decompressed as f64 / 1e6 / seconds.max(1e-9));
     }
+}
+
+/// `records` Fluent Bit records (small deliveries of 1 to 40 events, and
+/// every shared fixture) through one module instance, the way one filter
+/// instance lives for a pipeline's lifetime: the linear memory after the
+/// warm-up must be the memory at the end.
+fn fluent_bit_memory(records: u64, options: &Options) {
+    let mut inputs: Vec<Vec<u8>> = (0..32u64)
+        .map(|seed| {
+            let spec = Spec { form: Form::Firehose, records: 1, events_per_record: 1 + (seed as usize * 7) % 40, seed: seed + 1, ..Spec::default() };
+            with_fluent_bit_options(&generate(&spec).payload, options)
+        })
+        .collect();
+    inputs.extend(gen3_cwlogs_tests::fixtures().into_iter().map(|fixture| fixture.input));
+    let mut host = fluent_bit::host();
+    let warm_up = (inputs.len() as u64 * 4).min(records);
+    let mut after_warm_up = 0;
+    let mut result_bytes = 0u64;
+    let started = Instant::now();
+    for call in 0..records {
+        if call == warm_up {
+            after_warm_up = host.memory_bytes();
+            println!("after {warm_up} records (warm-up): linear memory {after_warm_up} bytes");
+        }
+        let input = &inputs[(call % inputs.len() as u64) as usize];
+        result_bytes += host.call_raw("cwlogs.bench", (0, 0), input).expect("no trap").map_or(0, |result| result.len() as u64);
+        if (call + 1) % (records / 10).max(1) == 0 {
+            println!("after {} records: linear memory {} bytes, {:.1} s", call + 1, host.memory_bytes(), started.elapsed().as_secs_f64());
+        }
+    }
+    let end = host.memory_bytes();
+    println!(
+        "{records} records ({} distinct inputs, {:.1} MB of results) through one instance in {:.1} s: linear memory {} bytes after warm-up, {} bytes at the end: {}",
+        inputs.len(),
+        result_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        after_warm_up,
+        end,
+        if end == after_warm_up { "flat" } else { "GREW" }
+    );
+}
+
+fn usage(problem: &str) -> ! {
+    eprintln!("gen3-cwlogs-bench: {problem}");
+    eprintln!("usage: gen3-cwlogs-bench [--payloads N] [--records N] [--events-per-record N] [--form firehose|kinesis|s3-archive] [--only native] [--fluent-bit-records N]");
+    std::process::exit(2);
 }

@@ -3,7 +3,7 @@
 //! Vector has no wasm host, so Vector users get the decoder as a VRL program,
 //! `pipeline-configs/vector/cwlogs.vrl`. This crate runs that program the way
 //! a Vector pipeline does, so the project's tests can prove it equal to the
-//! core (`tests/parity.rs`) and measure it (`vrl-bench`):
+//! core (`tests/parity.rs`) and measure it (`gen3-cwlogs-bench`):
 //!
 //! 1. [`source`]: what the `aws_kinesis_firehose` source makes of a Firehose
 //!    request (one event per record: base64-decoded, gzip inflated, request

@@ -30,8 +30,26 @@ pub fn compile(engine: &Engine) -> wasmtime::Result<Component> {
 /// One instance of the component with its own store; calls reuse it, as a
 /// long-running host would.
 pub struct ComponentDecoder {
-    store: Store<()>,
+    store: Store<LinearMemory>,
     bindings: Cwlogs,
+}
+
+/// Follows the instance's linear memory, which only ever grows: its size is
+/// what the guest holds at most.
+#[derive(Default)]
+struct LinearMemory {
+    bytes: usize,
+}
+
+impl wasmtime::ResourceLimiter for LinearMemory {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.bytes = self.bytes.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 impl ComponentDecoder {
@@ -40,13 +58,14 @@ impl ComponentDecoder {
     /// # Errors
     /// When instantiation fails (e.g. the component imports something).
     pub fn new(engine: &Engine, component: &Component) -> wasmtime::Result<Self> {
-        let mut store = Store::new(engine, ());
+        let mut store = Store::new(engine, LinearMemory::default());
+        store.limiter(|memory| memory);
         // wasmtime caps what one call may return at 128 MiB by default, a
         // guard against hostile guests. This guest is the decoder, whose
         // output is bounded by its limits and the input size; a large S3
         // archive legitimately returns more.
         store.set_hostcall_fuel(usize::MAX);
-        let linker = Linker::<()>::new(engine);
+        let linker = Linker::<LinearMemory>::new(engine);
         let bindings = Cwlogs::instantiate(&mut store, component, &linker)?;
         Ok(ComponentDecoder { store, bindings })
     }
@@ -68,6 +87,12 @@ impl ComponentDecoder {
     ///
     /// # Errors
     /// When the call traps (the core never panics, so this is a bug).
+    /// The instance's linear memory size in bytes (its peak: wasm memories
+    /// never shrink).
+    pub fn linear_memory_bytes(&self) -> usize {
+        self.store.data().bytes
+    }
+
     pub fn decode(&mut self, payload: &[u8], options: &core::Options) -> wasmtime::Result<core::Output> {
         let options = options_to_wit(options);
         let output = self.bindings.gen3_cwlogs_decoder().call_decode(&mut self.store, payload, &options)?;

@@ -44,12 +44,14 @@ impl Default for Spec {
 }
 
 /// What was generated, to report rates against.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Generated {
     pub payload: Vec<u8>,
     pub events: u64,
     /// Total size of the decompressed envelopes.
     pub decompressed_bytes: u64,
+    /// The largest decompressed envelope (one record).
+    pub largest_record_bytes: u64,
 }
 
 struct Rng(u64);
@@ -117,6 +119,7 @@ pub fn generate(spec: &Spec) -> Generated {
         }
         envelope.push_str("]}");
         generated.decompressed_bytes += envelope.len() as u64;
+        generated.largest_record_bytes = generated.largest_record_bytes.max(envelope.len() as u64);
         members.push(gzip(envelope.as_bytes()));
     }
     generated.payload = match spec.form {
