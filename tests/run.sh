@@ -27,6 +27,13 @@ run() {
     return "${PIPESTATUS[0]}"
 }
 
+# A one-shot CI build gains nothing from incremental artifacts, which cost
+# disk; the free space is printed so a full disk is recognised at once.
+if [ "${CI:-}" = true ]; then
+  export CARGO_INCREMENTAL=0
+  df -h . | tail -n 1
+fi
+
 # rustup does not install targets by itself here (RUSTUP_AUTO_INSTALL=0).
 rustup target add wasm32-unknown-unknown
 

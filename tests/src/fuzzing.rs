@@ -1,5 +1,5 @@
 //! The checks behind every fuzz target (`fuzz/`) and the CI property pass
-//! (`tests/tests/robustness.rs`): no panic or trap, output always valid
+//! (`tests/tests/harness/robustness.rs`): no panic or trap, output always valid
 //! JSON, every input record accounted for, no document out of proportion
 //! to its input, and every engine giving the core's output.
 
