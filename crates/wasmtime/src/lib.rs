@@ -83,16 +83,16 @@ impl ComponentDecoder {
         })
     }
 
-    /// Decodes `payload` in the component.
-    ///
-    /// # Errors
-    /// When the call traps (the core never panics, so this is a bug).
     /// The instance's linear memory size in bytes (its peak: wasm memories
     /// never shrink).
     pub fn linear_memory_bytes(&self) -> usize {
         self.store.data().bytes
     }
 
+    /// Decodes `payload` in the component.
+    ///
+    /// # Errors
+    /// When the call traps (the core never panics, so this is a bug).
     pub fn decode(&mut self, payload: &[u8], options: &core::Options) -> wasmtime::Result<core::Output> {
         let options = options_to_wit(options);
         let output = self.bindings.gen3_cwlogs_decoder().call_decode(&mut self.store, payload, &options)?;
