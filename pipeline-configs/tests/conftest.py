@@ -7,13 +7,23 @@ import json
 
 import pytest
 
-from support import example_data, run_generate
+from support import EXAMPLE, example_data, run_generate
 
 
 @pytest.fixture
 def example() -> dict:
     """A fresh copy of the example list, for tests that vary it."""
     return copy.deepcopy(example_data())
+
+
+@pytest.fixture(scope="session")
+def example_out(tmp_path_factory):
+    """What the generator writes for the example list, generated once for
+    every test module that reads it."""
+    out = tmp_path_factory.mktemp("example")
+    proc = run_generate(EXAMPLE, out)
+    assert proc.returncode == 0, proc.stderr
+    return out
 
 
 @pytest.fixture

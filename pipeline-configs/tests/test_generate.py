@@ -53,14 +53,6 @@ def as_list(value) -> list:
 
 
 @pytest.fixture(scope="module")
-def example_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("example")
-    proc = run_generate(EXAMPLE, out)
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
-@pytest.fixture(scope="module")
 def pipeline(example_out):
     return load_pipeline(example_out)
 

@@ -16,7 +16,7 @@ import re
 import pytest
 import yaml
 
-from support import CONFIGS, EXAMPLE, GENERATED, example_data, import_generator, run_generate
+from support import CONFIGS, GENERATED, example_data, import_generator
 
 DISK_BUFFER_MIN = 268435488
 PROGRAM = CONFIGS / "vector" / "cwlogs.vrl"
@@ -27,16 +27,8 @@ def load_vector(out) -> dict:
 
 
 @pytest.fixture(scope="module")
-def vector_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("vector")
-    proc = run_generate(EXAMPLE, out)
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
-@pytest.fixture(scope="module")
-def config(vector_out) -> dict:
-    return load_vector(vector_out)
+def config(example_out) -> dict:
+    return load_vector(example_out)
 
 
 def components(config) -> dict:
@@ -237,8 +229,8 @@ def test_no_secret_is_written(example, generate_from):
     assert set(re.findall(r"SECRET\[([^\].]*)\.", text)) == {"cwlogs"}
 
 
-def test_committed_vector_config_is_current(vector_out):
-    assert (GENERATED / "vector" / "vector.yaml").read_bytes() == (vector_out / "vector" / "vector.yaml").read_bytes()
+def test_committed_vector_config_is_current(example_out):
+    assert (GENERATED / "vector" / "vector.yaml").read_bytes() == (example_out / "vector" / "vector.yaml").read_bytes()
 
 
 def test_defaults_and_custom_settings(generate_from):
