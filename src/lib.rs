@@ -35,7 +35,7 @@ pub mod stages;
 pub use decode::{Decoder, MAX_METADATA_BYTES, decode};
 pub use inflate::crc32;
 pub use options::{Limits, MAX_JSON_DEPTH_CEILING, Options, Schema};
-pub use sink::{Alert, AlertRef, Counters, Document, DocumentRef, ErrorDocument, ErrorKind, ErrorRef, Output, Sink};
+pub use sink::{Alert, AlertRef, Counters, Document, DocumentRef, ErrorDocument, ErrorKind, ErrorRef, NdjsonOutput, Output, Sink};
 
 /// JSON helpers shared with the adapters, so every host writes strings the
 /// same way.

@@ -267,6 +267,53 @@ impl Output {
     }
 }
 
+/// The output as NDJSON text, one string per kind: what a host that
+/// forwards lines needs, built without an allocation per document.
+/// `documents + alerts + errors` is [`Output::to_ndjson`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NdjsonOutput {
+    /// One document per line, in input order.
+    pub documents: String,
+    /// One `{"alert": {...}}` per line.
+    pub alerts: String,
+    /// One error document per line.
+    pub errors: String,
+    pub counters: Counters,
+}
+
+impl NdjsonOutput {
+    /// Empty, with room for the given bytes of documents, so a host that
+    /// passes the last call's sizes rarely reallocates.
+    pub fn with_capacity(documents: usize) -> Self {
+        NdjsonOutput {
+            documents: String::with_capacity(documents),
+            ..NdjsonOutput::default()
+        }
+    }
+
+    /// The three texts in [`Output::to_ndjson`]'s order.
+    pub fn to_ndjson(&self) -> String {
+        [self.documents.as_str(), &self.alerts, &self.errors].concat()
+    }
+}
+
+impl Sink for NdjsonOutput {
+    fn document(&mut self, document: DocumentRef<'_>) {
+        self.documents.push_str(document.json);
+        self.documents.push('\n');
+    }
+
+    fn alert(&mut self, alert: AlertRef<'_>) {
+        alert.write_json(&mut self.alerts);
+        self.alerts.push('\n');
+    }
+
+    fn error(&mut self, error: ErrorRef<'_>) {
+        self.errors.push_str(error.json);
+        self.errors.push('\n');
+    }
+}
+
 /// Writes `"commons":<name or null>`.
 pub(crate) fn write_commons(out: &mut String, commons: Option<&str>) {
     write_key(out, "commons");

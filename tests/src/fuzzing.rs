@@ -121,8 +121,8 @@ thread_local! {
     static FLUENT_BIT: RefCell<Option<FilterWasmHost>> = const { RefCell::new(None) };
 }
 
-/// Target `component`: the component's exported function, one long-lived
-/// instance, must give exactly the core's output.
+/// Target `component`: the component's exported functions, one long-lived
+/// instance, must give exactly the core's output, as records and as NDJSON.
 pub fn component(data: &[u8]) {
     let (selector, payload) = data.split_first().map_or((0, data), |(first, rest)| (*first, rest));
     let options = Options { embedded_options: false, ..options_from(selector) };
@@ -131,6 +131,11 @@ pub fn component(data: &[u8]) {
         slot.get_or_insert_with(crate::component_decoder).decode(payload, &options).expect("the component never traps")
     });
     assert_eq!(render(&wasm), render(&native), "component and core differ");
+    let ndjson = COMPONENT.with_borrow_mut(|slot| {
+        slot.get_or_insert_with(crate::component_decoder).decode_ndjson(payload, &options).expect("the component never traps")
+    });
+    assert_eq!(ndjson.to_ndjson(), native.to_ndjson(), "the component's NDJSON export and the core differ");
+    assert_eq!(ndjson.counters, native.counters, "the component's NDJSON export counts differently");
 }
 
 /// Target `fluent_bit`: the Fluent Bit entry point through filter_wasm's

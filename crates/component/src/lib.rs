@@ -4,7 +4,7 @@
 //! imports nothing: no filesystem, network, clock or randomness. The only
 //! logic here is mapping between WIT types and the core's.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use gen3_cwlogs as core;
 
@@ -14,7 +14,7 @@ wit_bindgen::generate!({
 });
 
 use exports::gen3::cwlogs::decoder::{
-    Alert, Counters, Document, ErrorDocument, ErrorKind, Guest, Limits, Options, Output, Schema,
+    Alert, Counters, Document, ErrorDocument, ErrorKind, Guest, Limits, NdjsonOutput, Options, Output, Schema,
 };
 
 struct Component;
@@ -22,6 +22,9 @@ struct Component;
 thread_local! {
     /// One decoder per instance, so its buffers are reused across calls.
     static DECODER: RefCell<core::Decoder> = RefCell::new(core::Decoder::new(core::Options::default()));
+    /// The documents' NDJSON size of the last `decode-ndjson` call: the next
+    /// call's buffer starts that big instead of growing by copies.
+    static LAST_NDJSON_BYTES: Cell<usize> = const { Cell::new(0) };
 }
 
 impl Guest for Component {
@@ -36,6 +39,21 @@ impl Guest for Component {
             output.counters = decoder.decode(&payload, &mut output);
         });
         output_to_wit(output)
+    }
+
+    fn decode_ndjson(payload: Vec<u8>, options: Options) -> NdjsonOutput {
+        let mut output = core::NdjsonOutput::with_capacity(LAST_NDJSON_BYTES.get());
+        DECODER.with_borrow_mut(|decoder| {
+            decoder.set_options(options_from_wit(options));
+            output.counters = decoder.decode(&payload, &mut output);
+        });
+        LAST_NDJSON_BYTES.set(output.documents.len());
+        NdjsonOutput {
+            documents: output.documents,
+            alerts: output.alerts,
+            errors: output.errors,
+            counters: counters_to_wit(output.counters),
+        }
     }
 }
 
@@ -101,19 +119,23 @@ fn output_to_wit(output: core::Output) -> Output {
                 json: error.json,
             })
             .collect(),
-        counters: Counters {
-            input_bytes: counters.input_bytes,
-            decompressed_bytes: counters.decompressed_bytes,
-            records: counters.records,
-            records_failed: counters.records_failed,
-            envelopes: counters.envelopes,
-            control_messages: counters.control_messages,
-            events: counters.events,
-            events_failed: counters.events_failed,
-            documents: counters.documents,
-            alerts: counters.alerts,
-            errors: counters.errors,
-        },
+        counters: counters_to_wit(counters),
+    }
+}
+
+fn counters_to_wit(counters: core::Counters) -> Counters {
+    Counters {
+        input_bytes: counters.input_bytes,
+        decompressed_bytes: counters.decompressed_bytes,
+        records: counters.records,
+        records_failed: counters.records_failed,
+        envelopes: counters.envelopes,
+        control_messages: counters.control_messages,
+        events: counters.events,
+        events_failed: counters.events_failed,
+        documents: counters.documents,
+        alerts: counters.alerts,
+        errors: counters.errors,
     }
 }
 

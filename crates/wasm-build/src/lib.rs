@@ -34,8 +34,26 @@ pub fn build_wasm(package: &str, target: &str) -> PathBuf {
 /// [`build_wasm`] with extra environment for the nested cargo, such as
 /// `CARGO_PROFILE_RELEASE_*` overrides one artifact needs.
 pub fn build_wasm_with_env(package: &str, target: &str, env: &[(&str, &str)]) -> PathBuf {
+    build(package, target, env, &[])
+}
+
+/// [`build_wasm`] with wasm features beyond the target's defaults, such as
+/// `simd128`. The build gets a target directory of its own, so artifacts
+/// with and without the features never invalidate each other.
+pub fn build_wasm_with_features(package: &str, target: &str, features: &[&str]) -> PathBuf {
+    build(package, target, &[], features)
+}
+
+fn build(package: &str, target: &str, env: &[(&str, &str)], features: &[&str]) -> PathBuf {
     let root = workspace_root();
-    let target_dir = root.join("target").join("wasm-artifacts");
+    let mut target_dir_name = String::from("wasm-artifacts");
+    for feature in features {
+        target_dir_name.push('-');
+        target_dir_name.push_str(feature);
+    }
+    let target_dir = root.join("target").join(target_dir_name);
+    let target_features: Vec<String> = features.iter().map(|feature| format!("+{feature}")).collect();
+    let rustflags = if features.is_empty() { String::new() } else { format!("-Ctarget-feature={}", target_features.join(",")) };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(&root)
@@ -43,11 +61,12 @@ pub fn build_wasm_with_env(package: &str, target: &str, env: &[(&str, &str)]) ->
         .arg("--target-dir")
         .arg(&target_dir)
         // Flags meant for the host build must not leak into the wasm one.
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
+        // The only flags the wasm build gets (an empty value means none).
+        .env("CARGO_ENCODED_RUSTFLAGS", &rustflags)
         .envs(env.iter().copied())
         .status()
         .expect("run cargo for the wasm artifact");

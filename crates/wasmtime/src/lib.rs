@@ -98,6 +98,23 @@ impl ComponentDecoder {
         let output = self.bindings.gen3_cwlogs_decoder().call_decode(&mut self.store, payload, &options)?;
         Ok(output_from_wit(output))
     }
+
+    /// Decodes `payload` in the component, the output as NDJSON text
+    /// (`decode-ndjson`): three strings to lift instead of a record per
+    /// document.
+    ///
+    /// # Errors
+    /// When the call traps (the core never panics, so this is a bug).
+    pub fn decode_ndjson(&mut self, payload: &[u8], options: &core::Options) -> wasmtime::Result<core::NdjsonOutput> {
+        let options = options_to_wit(options);
+        let output = self.bindings.gen3_cwlogs_decoder().call_decode_ndjson(&mut self.store, payload, &options)?;
+        Ok(core::NdjsonOutput {
+            documents: output.documents,
+            alerts: output.alerts,
+            errors: output.errors,
+            counters: counters_from_wit(output.counters),
+        })
+    }
 }
 
 fn options_to_wit(options: &core::Options) -> wit::Options {
@@ -153,19 +170,23 @@ fn output_from_wit(output: wit::Output) -> core::Output {
                 json: error.json,
             })
             .collect(),
-        counters: core::Counters {
-            input_bytes: counters.input_bytes,
-            decompressed_bytes: counters.decompressed_bytes,
-            records: counters.records,
-            records_failed: counters.records_failed,
-            envelopes: counters.envelopes,
-            control_messages: counters.control_messages,
-            events: counters.events,
-            events_failed: counters.events_failed,
-            documents: counters.documents,
-            alerts: counters.alerts,
-            errors: counters.errors,
-        },
+        counters: counters_from_wit(counters),
+    }
+}
+
+fn counters_from_wit(counters: wit::Counters) -> core::Counters {
+    core::Counters {
+        input_bytes: counters.input_bytes,
+        decompressed_bytes: counters.decompressed_bytes,
+        records: counters.records,
+        records_failed: counters.records_failed,
+        envelopes: counters.envelopes,
+        control_messages: counters.control_messages,
+        events: counters.events,
+        events_failed: counters.events_failed,
+        documents: counters.documents,
+        alerts: counters.alerts,
+        errors: counters.errors,
     }
 }
 
