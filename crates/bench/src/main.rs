@@ -6,16 +6,19 @@
 //!     [--form firehose|kinesis|s3-archive] [--rounds N] [--only native|component] [--component FILE] [--fluent-bit-records N]
 //! ```
 //!
-//! Engines: (a) the native core; (b) the component in wasmtime; (c) the
-//! Fluent Bit module through the filter_wasm host imitation, options set in
-//! the record as the shipped pipeline sets them; (d) the VRL twin through
-//! the `vrl` crate, behind the imitation of Vector's Firehose source (Firehose
-//! deliveries only: Vector has no other input for them). All run with the
-//! example pipeline's first commons' options (alerts on).
+//! Engines: (a) the native core; (b) the component in wasmtime, through
+//! `decode` and through `decode-ndjson`; (c) the Fluent Bit module through
+//! the filter_wasm host imitation, options set in the record as the shipped
+//! pipeline sets them; (d) the VRL twin through the `vrl` crate, behind the
+//! imitation of Vector's Firehose source (Firehose deliveries only: Vector
+//! has no other input for them). All run with the example pipeline's first
+//! commons' options (alerts on).
 //!
-//! Rates are events and decompressed CloudWatch JSON megabytes (10^6) per
-//! second of decode time. Memory: the peak of the process heap during each
-//! engine's run (a counting allocator; for the wasm engines the host side),
+//! Each engine runs `--rounds` times (default 5), the engines interleaved,
+//! and its best round is reported. Rates are events and decompressed
+//! CloudWatch JSON megabytes (10^6) per second of decode time. Memory: the
+//! peak of the process heap during each engine's rounds (a counting
+//! allocator; for the wasm engines the host side),
 //! plus the instance's linear memory, against the goal's budget of 4x the
 //! largest decompressed record plus 1 MiB per record in flight (a payload's
 //! records are in flight together).
