@@ -90,12 +90,15 @@ impl Sink for CountingSink {
     }
 }
 
+/// Decodes one input; returns the documents it made.
+type RunOne<'a> = Box<dyn FnMut(&[u8]) -> u64 + 'a>;
+
 /// One engine: what it runs on each input and how big its instance's
 /// linear memory is (for the wasm engines).
 struct Engine<'a> {
     name: &'static str,
     inputs: &'a [Generated],
-    run: Box<dyn FnMut(&[u8]) -> u64 + 'a>,
+    run: RunOne<'a>,
     linear_memory: Option<Box<dyn Fn() -> usize + 'a>>,
     /// Best time over the rounds; documents and heap peak of every round.
     seconds: f64,
