@@ -282,13 +282,10 @@ pub struct NdjsonOutput {
 }
 
 impl NdjsonOutput {
-    /// Empty, with room for the given bytes of documents, so a host that
-    /// passes the last call's sizes rarely reallocates.
+    /// Empty, with room for `documents` bytes of documents: a caller that
+    /// passes the last call's size rarely grows the buffer by copies.
     pub fn with_capacity(documents: usize) -> Self {
-        NdjsonOutput {
-            documents: String::with_capacity(documents),
-            ..NdjsonOutput::default()
-        }
+        NdjsonOutput { documents: String::with_capacity(documents), ..NdjsonOutput::default() }
     }
 
     /// The three texts in [`Output::to_ndjson`]'s order.
