@@ -214,41 +214,48 @@ fn main() {
         output.documents.len() as u64
     });
 
+    // Only the engines asked for are set up: `--only` runs (under perf or
+    // callgrind) should see nothing else.
+    let all = only.is_none();
     // (b) the component in wasmtime, one instance. `GEN3_CWLOGS_PERFMAP=1`
     // names the guest's functions for `perf record` (/tmp/perf-PID.map).
-    let mut config = wasmtime::Config::new();
-    if std::env::var_os("GEN3_CWLOGS_PERFMAP").is_some() {
-        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-    }
-    let engine = wasmtime::Engine::new(&config).expect("engine");
-    let component = match &component_file {
-        Some(path) => wasmtime::component::Component::from_file(&engine, path).expect("compile the component file"),
-        None => gen3_cwlogs_wasmtime::compile(&engine).expect("compile the component"),
-    };
-    let component = RefCell::new(gen3_cwlogs_wasmtime::ComponentDecoder::new(&engine, &component).expect("instantiate"));
-
+    let component = (only.as_deref() != Some("native")).then(|| {
+        let mut config = wasmtime::Config::new();
+        if std::env::var_os("GEN3_CWLOGS_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        let engine = wasmtime::Engine::new(&config).expect("engine");
+        let component = match &component_file {
+            Some(path) => wasmtime::component::Component::from_file(&engine, path).expect("compile the component file"),
+            None => gen3_cwlogs_wasmtime::compile(&engine).expect("compile the component"),
+        };
+        RefCell::new(gen3_cwlogs_wasmtime::ComponentDecoder::new(&engine, &component).expect("instantiate"))
+    });
     // (c) the Fluent Bit module, options in the record as the pipeline sets them.
-    let host = RefCell::new(fluent_bit::host());
-    let records: Vec<Generated> = inputs
-        .iter()
-        .map(|input| Generated { payload: with_fluent_bit_options(&input.payload, &options), ..input.clone() })
-        .collect();
+    let fluent_bit = all.then(|| {
+        let records: Vec<Generated> = inputs
+            .iter()
+            .map(|input| Generated { payload: with_fluent_bit_options(&input.payload, &options), ..input.clone() })
+            .collect();
+        (RefCell::new(fluent_bit::host()), records)
+    });
     // (d) the VRL twin, behind Vector's Firehose source.
     let access_key = "bench-key";
-    let twin = RefCell::new(
-        Pipeline::shipped(
-            SourceConfig { access_keys: vec![access_key.into()], ..SourceConfig::default() },
-            &options_program(&[(access_key, &options)], None),
+    let twin = (all && spec.form == Form::Firehose).then(|| {
+        RefCell::new(
+            Pipeline::shipped(
+                SourceConfig { access_keys: vec![access_key.into()], ..SourceConfig::default() },
+                &options_program(&[(access_key, &options)], None),
+            )
+            .expect("the twin compiles"),
         )
-        .expect("the twin compiles"),
-    );
+    });
 
-    let all = only.is_none();
     let mut engines = vec![native];
     if all {
         engines.push(native_kept);
     }
-    if only.as_deref() != Some("native") {
+    if let Some(component) = &component {
         engines.push(
             Engine::new("component (wasmtime)", &inputs, |payload| {
                 component.borrow_mut().decode(payload, &options).expect("no trap").documents.len() as u64
@@ -262,9 +269,9 @@ fn main() {
             .with_linear_memory(|| component.borrow().linear_memory_bytes()),
         );
     }
-    if all {
+    if let Some((host, records)) = &fluent_bit {
         engines.push(
-            Engine::new("Fluent Bit module (filter_wasm imitation)", &records, |record| {
+            Engine::new("Fluent Bit module (filter_wasm imitation)", records, |record| {
                 let result = host.borrow_mut().call_raw("cwlogs.bench", (0, 0), record).expect("no trap").expect("a result");
                 // Entries are `{"kind":"document",...}`; counting them keeps
                 // the check honest without parsing the whole result.
@@ -272,28 +279,28 @@ fn main() {
             })
             .with_linear_memory(|| host.borrow().memory_bytes()),
         );
-        if spec.form == Form::Firehose {
-            engines.push(Engine::new("VRL twin (vrl 0.34, Vector source imitation)", &inputs, |body| {
-                let request = Request {
-                    request_id: "ed4acda5-034f-9f42-bba1-f29aea6d7d8f",
-                    source_arn: "arn:aws:firehose:us-east-1:433568766270:deliverystream/bench",
-                    access_key: Some(access_key),
-                    content_encoding: None,
-                    body,
-                };
-                let mut documents = 0;
-                twin.borrow_mut()
-                    .deliver_with(&request, |_, event| {
-                        // What a `route` transform reads.
-                        if event.value.as_object().and_then(|object| object.get("_cwlogs_kind")).and_then(|kind| kind.as_str()).as_deref() == Some("document") {
-                            documents += 1;
-                        }
-                    })
-                    .expect("the twin runs")
-                    .expect("the source accepts the delivery");
-                documents
-            }));
-        }
+    }
+    if let Some(twin) = &twin {
+        engines.push(Engine::new("VRL twin (vrl 0.34, Vector source imitation)", &inputs, |body| {
+            let request = Request {
+                request_id: "ed4acda5-034f-9f42-bba1-f29aea6d7d8f",
+                source_arn: "arn:aws:firehose:us-east-1:433568766270:deliverystream/bench",
+                access_key: Some(access_key),
+                content_encoding: None,
+                body,
+            };
+            let mut documents = 0;
+            twin.borrow_mut()
+                .deliver_with(&request, |_, event| {
+                    // What a `route` transform reads.
+                    if event.value.as_object().and_then(|object| object.get("_cwlogs_kind")).and_then(|kind| kind.as_str()).as_deref() == Some("document") {
+                        documents += 1;
+                    }
+                })
+                .expect("the twin runs")
+                .expect("the source accepts the delivery");
+            documents
+        }));
     }
 
     // Where the native time goes: each stage timed with everything before

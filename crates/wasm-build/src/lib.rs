@@ -46,14 +46,12 @@ pub fn build_wasm_with_features(package: &str, target: &str, features: &[&str]) 
 
 fn build(package: &str, target: &str, env: &[(&str, &str)], features: &[&str]) -> PathBuf {
     let root = workspace_root();
-    let mut target_dir_name = String::from("wasm-artifacts");
-    for feature in features {
-        target_dir_name.push('-');
-        target_dir_name.push_str(feature);
-    }
-    let target_dir = root.join("target").join(target_dir_name);
-    let target_features: Vec<String> = features.iter().map(|feature| format!("+{feature}")).collect();
-    let rustflags = if features.is_empty() { String::new() } else { format!("-Ctarget-feature={}", target_features.join(",")) };
+    let target_dir = root.join("target").join([&["wasm-artifacts"], features].concat().join("-"));
+    let rustflags = if features.is_empty() {
+        String::new()
+    } else {
+        format!("-Ctarget-feature=+{}", features.join(",+"))
+    };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(&root)
