@@ -51,6 +51,8 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 # The decoder page's tests drive Debian's Chromium (below).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The njs template and the generated firehose.js are syntax-checked by node.
+command -v node >/dev/null || need+=(nodejs)
 if [ ${#need[@]} -gt 0 ]; then
   # The nginx package would start the stock service on port 80; the tests
   # run their own nginx on a free high port, so keep services from starting.

@@ -1,12 +1,12 @@
 """Helpers shared by the pipeline-configs tests (fixtures are in conftest.py).
 
 The generator is always run as its command line (a subprocess), as an
-operator or CI runs it; only the YAML quoting test imports it as a module.
+operator or CI runs it; tests of single helpers (YAML quoting, VRL literals,
+templates, the option schema) import its package, cwlogs_config.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -45,9 +45,14 @@ def example_data() -> dict:
     return json.loads(EXAMPLE.read_text(encoding="utf-8"))
 
 
-def import_generator():
-    spec = importlib.util.spec_from_file_location("cwlogs_generate", GENERATE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+SCHEMA = CONFIGS / "decoder-options.json"
+
+# The generator's package, importable by the tests (as generate.py does).
+if str(CONFIGS) not in sys.path:
+    sys.path.insert(0, str(CONFIGS))
+
+
+def option_schema() -> dict:
+    """decoder-options.json as plain JSON, read independently of the
+    generator's own reader."""
+    return json.loads(SCHEMA.read_text(encoding="utf-8"))

@@ -21,7 +21,7 @@ import shutil
 import pytest
 import yaml
 
-from support import EXAMPLE, GENERATED, example_data, import_generator, run_generate
+from support import EXAMPLE, GENERATED, example_data, option_schema, run_generate
 
 KINDS = ("document", "alert", "error")
 
@@ -50,6 +50,23 @@ def tag_of(name: str) -> str:
 
 def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def key(name: str) -> str:
+    """The Fluent Bit record key of a decoder option, as decoder-options.json
+    (written by the Rust core) defines it."""
+    schema = option_schema()
+    assert name in [o["name"] for o in schema["options"]], f"the decoder has no option {name}"
+    return schema["record_key_prefix"] + name
+
+
+def keys(*names: str) -> list[str]:
+    return [key(n) for n in names]
+
+
+# Options the commons list never sets: always removed, so the decoder's
+# defaults apply and a payload cannot set them.
+UNSET = ("schema", "max_decompressed_bytes", "max_events_per_record", "max_json_depth")
 
 
 @pytest.fixture(scope="module")
@@ -151,19 +168,19 @@ def test_one_modify_per_commons_with_its_options(pipeline, commons):
     modifies = pipeline["pipeline"]["filters"][: len(commons)]
     assert [m["match"] for m in modifies] == ["cwlogs.devplanetv1", "cwlogs.qaplanetv1", "cwlogs.data_commons_prod"]
     assert [as_list(m["set"]) for m in modifies] == [
-        ["gen3_cwlogs_commons devplanetv1",
-         "gen3_cwlogs_threshold 65.0",
-         "gen3_cwlogs_alert_streams revproxy,sheepdog,peregrine"],
-        ["gen3_cwlogs_commons qaplanetv1",
-         "gen3_cwlogs_threshold 30"],
+        [f"{key('commons')} devplanetv1",
+         f"{key('slow_threshold_secs')} 65.0",
+         f"{key('alert_streams')} revproxy,sheepdog,peregrine"],
+        [f"{key('commons')} qaplanetv1",
+         f"{key('slow_threshold_secs')} 30"],
         # The real name, not the tag: it is written into every document.
-        ["gen3_cwlogs_commons data-commons-prod"],
+        [f"{key('commons')} data-commons-prod"],
     ]
     # Options not configured are removed, so a payload cannot set them.
     assert [as_list(m["remove"]) for m in modifies] == [
-        ["gen3_cwlogs_schema"],
-        ["gen3_cwlogs_alert_streams", "gen3_cwlogs_schema"],
-        ["gen3_cwlogs_threshold", "gen3_cwlogs_alert_streams", "gen3_cwlogs_schema"],
+        keys(*UNSET),
+        keys("alert_streams", *UNSET),
+        keys("slow_threshold_secs", "alert_streams", *UNSET),
     ]
     for m, c in zip(modifies, commons):
         # Each modify takes exactly its own commons' deliveries.
@@ -175,8 +192,8 @@ def test_unlisted_tags_are_decoded_as_unknown(pipeline, commons):
     /cwlogs.whatever must not get documents into a commons' index."""
     other = pipeline["pipeline"]["filters"][len(commons)]
     assert other["name"] == "modify"
-    assert as_list(other["set"]) == ["gen3_cwlogs_commons unknown"]
-    assert as_list(other["remove"]) == ["gen3_cwlogs_threshold", "gen3_cwlogs_alert_streams", "gen3_cwlogs_schema"]
+    assert as_list(other["set"]) == [f"{key('commons')} unknown"]
+    assert as_list(other["remove"]) == keys("slow_threshold_secs", "alert_streams", *UNSET)
     for c in commons:
         assert not fb_matches(other, tag_of(c["name"]))
     for tag in ("cwlogs.other", "cwlogs.devplanetv1x", "cwlogs.data_commons_prod_2", "cwlogs.dev", "cwlogs."):
@@ -389,8 +406,8 @@ def test_defaults(generate_from):
     out = generate_from(MINIMAL)
     p = load_pipeline(out)
     filters, outputs = p["pipeline"]["filters"], p["pipeline"]["outputs"]
-    assert as_list(filters[0]["set"]) == ["gen3_cwlogs_commons tinycommons"]  # no threshold: no alerts
-    assert as_list(filters[0]["remove"]) == ["gen3_cwlogs_threshold", "gen3_cwlogs_alert_streams", "gen3_cwlogs_schema"]
+    assert as_list(filters[0]["set"]) == [f"{key('commons')} tinycommons"]  # no threshold: no alerts
+    assert as_list(filters[0]["remove"]) == keys("slow_threshold_secs", "alert_streams", *UNSET)
     assert [o["name"] for o in outputs] == ["opensearch", "s3", "s3", "s3", "s3"]  # no Slack output
     search, doc, dead, undecoded, unrouted = outputs
     assert undecoded["bucket"] == "cwlogs-dead-letter"
@@ -443,7 +460,7 @@ def test_threshold_forms(generate_from, example, given, written):
     example["commons"][0]["threshold"] = given
     out = generate_from(example)
     sets = as_list(load_pipeline(out)["pipeline"]["filters"][0]["set"])
-    assert f"gen3_cwlogs_threshold {written}" in sets
+    assert f"{key('slow_threshold_secs')} {written}" in sets
 
 
 def test_front_overrides(generate_from, example, tmp_path):
@@ -549,5 +566,5 @@ def test_unreadable_list(tmp_path):
     "x:", " x", "x ", "", "é", "tab\there", "Content-Type application/json", "null", "~", "a'b", 'a"b',
 ])
 def test_yaml_scalar_reads_back_as_written(text):
-    generator = import_generator()
-    assert yaml.load("k: " + generator.yaml_scalar(text) + "\n", Loader=yaml.BaseLoader) == {"k": text}
+    from cwlogs_config.yaml_text import yaml_scalar
+    assert yaml.load("k: " + yaml_scalar(text) + "\n", Loader=yaml.BaseLoader) == {"k": text}

@@ -16,7 +16,7 @@ import re
 import pytest
 import yaml
 
-from support import CONFIGS, GENERATED, example_data, import_generator
+from support import CONFIGS, GENERATED, example_data, option_schema
 
 DISK_BUFFER_MIN = 268435488
 PROGRAM = CONFIGS / "vector" / "cwlogs.vrl"
@@ -90,7 +90,9 @@ def test_source(config):
     assert src["address"] == "0.0.0.0:443"
     assert src["store_access_key"] is True
     assert src["record_compression"] == "auto"
-    assert src["acknowledgements"] is True
+    # Deprecated at the source in Vector 0.57 (it warns at every start):
+    # acknowledgements are the sinks' setting (test_every_sink_acknowledges).
+    assert "acknowledgements" not in src
     assert src["tls"] == {"enabled": True, "crt_file": "/etc/vector/tls/firehose.crt",
                           "key_file": "/etc/vector/tls/firehose.key"}
     assert src["access_keys"] == [f"SECRET[cwlogs.{c['firehose_access_key_env']}]" for c in example_data()["commons"]]
@@ -121,19 +123,70 @@ def test_options_remap_matches_the_commons_list(config):
     assert 'access_key = get_secret("aws_kinesis_firehose_access_key")' in program
     branches = re.findall(r'access_key == "SECRET\[cwlogs\.([A-Za-z0-9_]+)\]" \{\n  %gen3_cwlogs = (\{.*\})\n', program)
     commons = example_data()["commons"]
+    schema = option_schema()["options"]
+    # Every option the decoder has a default for carries that default
+    # (decoder-options.json, written by the Rust core), in the schema's order.
+    defaults = {o["name"]: o["default"] for o in schema if o["default"] not in (None, [])}
+    assert set(defaults) >= {"schema", "max_decompressed_bytes", "max_events_per_record", "max_json_depth"}
     assert [env for env, _ in branches] == [c["firehose_access_key_env"] for c in commons]
     for (_, literal), c in zip(branches, commons):
         # The literal is JSON too (no braces or quotes inside these values).
         options = yaml.safe_load(literal)
-        expected = {"commons": c["name"], "schema": "gen3", "max_decompressed_bytes": 16777216,
-                    "max_events_per_record": 50000, "max_json_depth": 64}
+        expected = {"commons": c["name"], **defaults}
         if c.get("threshold") is not None:
-            expected["threshold"] = float(c["threshold"])
-            assert f'"threshold": {_threshold_literal(c["threshold"])}' in literal
+            expected["slow_threshold_secs"] = float(c["threshold"])
+            assert f'"slow_threshold_secs": {_threshold_literal(c["threshold"])}' in literal
         if c.get("alert_streams"):
             expected["alert_streams"] = c["alert_streams"]
         assert options == expected
+        order = [o["name"] for o in schema]
+        assert list(options) == sorted(options, key=order.index)
     assert program.rstrip().endswith("} else {\n  # Unreachable while the source's access_keys are exactly these keys.\n  %gen3_cwlogs = {}\n}")
+
+
+def test_access_key_never_reaches_a_buffer(config):
+    """store_access_key attaches the Firehose key to each event as a secret,
+    and disk buffers persist event metadata: the options remap, the only
+    component the source feeds, removes it as its second statement, before
+    any branch, with nothing fallible before it (a remap that fails passes
+    its event on unchanged). So every event reaching any sink has been
+    through that removal, and nothing sets it again."""
+    key = "aws_kinesis_firehose_access_key"
+    assert config["sources"]["firehose"]["store_access_key"] is True
+    consumers = [name for name, comp in components(config).items() if "firehose" in comp.get("inputs", [])]
+    assert consumers == ["cwlogs_options"]
+    remap = config["transforms"]["cwlogs_options"]
+    statements = [line for line in remap["source"].splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert statements[:2] == [f'access_key = get_secret("{key}")', f'remove_secret("{key}")']
+    # Nothing in the program can fail or abort, so no event leaves it early.
+    assert "!" not in remap["source"].replace("!=", "") and "abort" not in remap["source"]
+    assert not remap.get("drop_on_error") and not remap.get("reroute_dropped")
+
+    # Every path from the source to a sink goes through the options remap.
+    graph = {name: [i.split(".")[0] for i in comp.get("inputs", [])] for name, comp in components(config).items()}
+
+    def reaches_source_without_options(name, seen=()):
+        if name == "firehose":
+            return True
+        if name == "cwlogs_options" or name in seen:
+            return False
+        return any(reaches_source_without_options(i, seen + (name,)) for i in graph[name])
+
+    for sink in config["sinks"]:
+        assert not reaches_source_without_options(sink), sink
+    # And nothing sets a secret again: neither the inline programs nor the
+    # shipped decoder program.
+    inline = [c.get("source", "") for c in config["transforms"].values()]
+    for text in inline + [PROGRAM.read_text(encoding="utf-8")]:
+        assert "set_secret" not in text
+
+
+def test_every_sink_acknowledges(config):
+    """Firehose gets its 200 only once every event of the request is in the
+    sinks' disk buffers: end-to-end acknowledgements, set per sink."""
+    for name, sink in config["sinks"].items():
+        assert sink["acknowledgements"] == {"enabled": True}, name
+        assert sink["buffer"]["type"] == "disk", name
 
 
 def test_options_literal_form_matches_the_example_program(example, generate_from):
@@ -189,6 +242,8 @@ def test_s3_and_slack_sinks(config):
             assert h["batch"] == {"max_events": 1}
             assert h["encoding"]["codec"] == "json" and h["framing"] == {"method": "newline_delimited"}
             assert h["healthcheck"] == {"enabled": False}
+            # json + newline framing alone sends application/x-ndjson.
+            assert h["request"] == {"headers": {"Content-Type": "application/json"}, "retry_attempts": 5}
 
 
 TEMPLATED = {"elasticsearch": [("bulk", "index")], "aws_s3": [("key_prefix",)], "http": [("uri",)]}
@@ -247,7 +302,7 @@ def test_defaults_and_custom_settings(generate_from):
     }
     c = load_vector(generate_from(minimal))
     assert c["sources"]["firehose"]["address"] == "127.0.0.1:8443"
-    assert '"threshold": 0.5' in c["transforms"]["cwlogs_options"]["source"]
+    assert '"slow_threshold_secs": 0.5' in c["transforms"]["cwlogs_options"]["source"]
     search = c["sinks"]["search_tinycommons"]
     assert search["endpoints"] == ["http://search.example.org:9200"] and search["api_version"] == "auto"
     assert search["auth"] == {"strategy": "basic", "user": "cw", "password": "SECRET[cwlogs.ES_PASSWORD]"}
@@ -289,6 +344,6 @@ def test_invalid_vector_settings(example, generate_from, vector, where):
 
 
 def test_vrl_float_is_rust_display():
-    gen = import_generator()
-    assert [gen.vrl_float(t) for t in ("65.0", "30", "0.5", "1e20", "0.00001")] == [
+    from cwlogs_config.vector import vrl_float
+    assert [vrl_float(t) for t in ("65.0", "30", "0.5", "1e20", "0.00001")] == [
         "65.0", "30.0", "0.5", "100000000000000000000.0", "0.00001"]

@@ -1,0 +1,283 @@
+"""DIR/fluent-bit/fluent-bit.yaml: the Fluent Bit (>= 4.1.2) pipeline.
+
+in_http (fed by the front) -> per-commons `modify` (the decoder's options as
+record keys) -> `wasm` (the decoder) -> Lua split and per-record time ->
+`rewrite_tag` (document/alert/error.<commons>) -> search, S3 and Slack
+outputs, with dead letters for anything no commons takes.
+"""
+
+from __future__ import annotations
+
+from .model import Deployment, sanitise_tag
+from .schema import ALERT_STREAMS, COMMONS, SLOW_THRESHOLD
+from .yaml_text import header, list_item, on, yaml_block, yaml_comment
+
+CWLOGS_MATCH = r"^cwlogs\."
+ROUTED_MATCH = r"^(document|alert|error)\."
+KINDS = ("document", "alert", "error")
+
+
+def _alternation(names: list[str]) -> str:
+    # Names are [a-z0-9_-]: no regex metacharacters to escape.
+    return "(?:" + "|".join(names) + ")"
+
+
+def _option_keys(dep: Deployment, configured: dict[str, str | None]) -> list[tuple[str, object]]:
+    """`set` for the options the list configures, `remove` for every other
+    option the decoder has (it then applies its own default): option names
+    come from the decoder's schema, so a new option cannot be smuggled in
+    by a payload before the generator knows it."""
+    sets = [f"{dep.options.record_key(name)} {value}" for name, value in configured.items() if value is not None]
+    removes = [dep.options.record_key(name) for name in dep.options.names if configured.get(name) is None]
+    return [("set", sets), ("remove", removes)]
+
+
+def _s3_output(match_key: str, match: str, bucket: str, region: str, endpoint: str | None,
+               key_format: str, store_dir: str) -> list[tuple[str, object]]:
+    items: list[tuple[str, object]] = [
+        ("name", "s3"),
+        (match_key, match),
+        ("bucket", bucket),
+        ("region", region),
+    ]
+    if endpoint:
+        items.append(("endpoint", endpoint))
+    items += [
+        ("s3_key_format", key_format),
+        ("compression", "gzip"),
+        ("json_date_key", "false"),
+        ("total_file_size", "50M"),
+        ("upload_timeout", "5m"),
+        # Each output needs its own store_dir: out_s3 re-uploads whatever it
+        # finds there at start-up, so a shared one would mix destinations.
+        ("store_dir", store_dir),
+        ("retry_limit", "no_limits"),
+    ]
+    return items
+
+
+def _search_output(dep: Deployment, match: str, prefix_items: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    es = dep.es
+    items: list[tuple[str, object]] = [
+        ("name", es["output"]),
+        ("match_regex", match),
+        ("host", es["host"]),
+        ("port", es["port"]),
+        ("tls", on(es["tls"])),
+    ]
+    if es["tls"]:
+        items.append(("tls.verify", "on"))
+    items += [("logstash_format", "on")] + prefix_items + [
+        ("logstash_dateformat", es["index_date_format"]),
+        ("id_key", "id"),
+        ("write_operation", "create"),
+        ("suppress_type_name", "on"),
+    ]
+    if es["aws_auth"]:
+        items += [("aws_auth", "on"), ("aws_region", es["aws_region"])]
+    if es["http_user"]:
+        items += [("http_user", es["http_user"]), ("http_passwd", "${" + es["http_passwd_env"] + "}")]
+    items += [
+        ("trace_error", "on"),
+        ("retry_limit", "no_limits"),
+        ("storage.total_limit_size", "10G"),
+        ("buffer_size", "false"),
+    ]
+    return items
+
+
+def render_fluent_bit(dep: Deployment, source: str, overrides: list[str]) -> str:
+    fb = dep.fluent_bit
+    out: list[str] = []
+    out += yaml_comment(header(source, overrides) + """
+Fluent Bit (>= 4.1.2) pipeline for CloudWatch Logs subscription payloads
+delivered by Amazon Data Firehose through the nginx front (front/nginx.conf).
+Secrets are not in this file: ${VAR} values are read from Fluent Bit's
+environment when it starts, AWS credentials from the usual AWS chain.""", "")
+    out.append("")
+    out.append("service:")
+    out += yaml_block([
+        ("flush", 1),
+        ("log_level", "info"),
+        ("storage.path", fb["storage_path"]),
+        ("storage.sync", "normal"),
+        ("storage.backlog.mem_limit", "64M"),
+        ("http_server", "on"),
+        ("http_listen", "127.0.0.1"),
+        ("http_port", 2020),
+        # Documents are UTF-8; escaping would grow non-ASCII text up to 6x.
+        ("json.escape_unicode", "false"),
+        # Outputs turn nested records back into JSON on their coroutine's
+        # stack; Fluent Bit 4.1's 24 KiB default overflows (SIGSEGV) on
+        # messages nested ~14 deep (seen on a real 4.1.2). 256 KiB held up
+        # to the module's depth limit on every output.
+        ("coro_stack_size", 262144),
+    ], "  ")
+    out.append("")
+    out.append("pipeline:")
+    out.append("  inputs:")
+    out += yaml_comment("""
+The front posts each Firehose delivery, unchanged (gzip or not), to
+/cwlogs.<commons>; in_http makes the path the tag (characters outside
+[A-Za-z0-9_.] become '_'), inflates gzip (up to 100 MB) and answers 201 only
+after the filters ran and the chunk is buffered on disk.
+Firehose sends at most 64 MiB per request.""", "    ")
+    out += list_item([
+        ("name", "http"),
+        ("listen", fb["http_listen"]),
+        ("port", fb["http_port"]),
+        ("storage.type", "filesystem"),
+        ("buffer_max_size", "64M"),
+        ("successful_response_code", 201),
+        # The tag of a POST to `/` (any other path makes its own tag): it is
+        # decoded as commons `unknown` and reaches the dead letter, not dropped.
+        ("tag", "cwlogs.unlisted"),
+    ])
+    out.append("")
+    out.append("  filters:")
+    options = dep.options
+    prefix = options.record_key_prefix
+    out += yaml_comment(f"""
+1. Per commons: the decoder options (the wasm module reads {prefix}*
+   keys from the record). `set` overwrites and `remove` deletes whatever the
+   payload carries, so a delivery cannot choose its commons, threshold,
+   streams or any other option. A tag of no listed commons (something else
+   posting to in_http) is decoded as commons `unknown`, which only the dead
+   letter takes.""", "    ")
+    for c in dep.commons:
+        configured = {COMMONS: c.name, SLOW_THRESHOLD: c.threshold,
+                      ALERT_STREAMS: ",".join(c.alert_streams) or None}
+        out += list_item([("name", "modify"), ("match", c.tag)] + _option_keys(dep, configured))
+    out += list_item([
+        ("name", "modify"),
+        ("match_regex", CWLOGS_MATCH + "(?!" + _alternation([sanitise_tag(c.name) for c in dep.commons]) + "$)"),
+    ] + _option_keys(dep, {COMMONS: "unknown"}))
+    out.append("")
+    out += yaml_comment("""
+2. The WebAssembly decoder: one delivery in, one record out holding its
+   documents, alerts and error documents. match_regex must not match the
+   tags rewrite_tag emits below, or records would loop through it.""", "    ")
+    out += list_item([
+        ("name", "wasm"),
+        ("match_regex", CWLOGS_MATCH),
+        ("wasm_path", fb["wasm_path"]),
+        ("function_name", "gen3_cwlogs_filter"),
+        ("event_format", "json"),
+        ("wasm_heap_size", "64M"),
+        ("wasm_stack_size", "1M"),
+    ])
+    out += yaml_comment("""
+3. Split that record into one record per document, alert and error, each
+   with _cwlogs_kind and _cwlogs_route (wasm filters cannot fan out).""", "    ")
+    out += list_item([
+        ("name", "lua"),
+        ("match_regex", CWLOGS_MATCH),
+        ("script", fb["lua_path"]),
+        ("call", "split"),
+        ("protected_mode", "true"),
+        ("enable_flb_null", "true"),
+    ])
+    out += yaml_comment("""
+4. Give each split record its own event time (a split shares one), as
+   seconds + nanoseconds: a fractional second would be truncated 1 ms early.""", "    ")
+    out += list_item([
+        ("name", "lua"),
+        ("match_regex", CWLOGS_MATCH),
+        ("script", fb["lua_path"]),
+        ("call", "set_time"),
+        ("protected_mode", "true"),
+        ("enable_flb_null", "true"),
+        ("time_as_table", "true"),
+    ])
+    out += yaml_comment("""
+5. Route: document.<commons>, alert.<commons>, error.<commons>
+   (<commons> is `unknown` for records without one).""", "    ")
+    out += list_item([
+        ("name", "rewrite_tag"),
+        ("match_regex", CWLOGS_MATCH),
+        ("rule", ["$_cwlogs_kind ^(document|alert|error)$ $1.$_cwlogs_route false"]),
+        ("emitter_name", "cwlogs_router"),
+        ("emitter_storage.type", "filesystem"),
+        ("emitter_mem_buf_limit", "64M"),
+    ])
+    out += yaml_comment("6. The routing fields have done their job; keep them out of storage.", "    ")
+    out += list_item([
+        ("name", "modify"),
+        ("match_regex", ROUTED_MATCH),
+        ("remove", ["_cwlogs_kind", "_cwlogs_route"]),
+    ])
+    out.append("")
+    out.append("  outputs:")
+
+    shared = [c.name for c in dep.commons if c.index_prefix == c.name]
+    custom = [c for c in dep.commons if c.index_prefix != c.name]
+    why = """
+Search: index <commons>-<%s> from each document's own time,
+_id = the CloudWatch event id, write_operation create, so a re-delivered
+document is a 409 conflict instead of a duplicate.""" % dep.es["index_date_format"]
+    if dep.es["output"] == "opensearch":
+        why += """
+`opensearch` rather than `es`: it retries a bulk unless every item is a 409
+conflict (a bulk mixing new documents and conflicts is retried once, seen on
+4.1.2), and with create + _id retries are idempotent; `es` counts a bulk with
+any successful item as delivered and drops its failed items."""
+    else:
+        why += """
+Note: the `es` output counts a bulk with any successful item as delivered and
+drops its failed items; `opensearch` retries them (set elasticsearch.output)."""
+    if shared:
+        out += yaml_comment(why, "    ")
+        out += list_item(_search_output(
+            dep, r"^document\." + _alternation(shared) + "$", [("logstash_prefix_key", "$commons")]))
+    for c in custom:
+        out += yaml_comment(f"Search for {c.name}: its own index prefix {c.index_prefix}.", "    ")
+        out += list_item(_search_output(
+            dep, r"^document\." + _alternation([c.name]) + "$", [("logstash_prefix", c.index_prefix)]))
+
+    store = fb["s3_store_dir"].rstrip("/")
+    for c in dep.commons:
+        out.append("")
+        out += yaml_comment(f"{c.name}: archive (the Lambda's <commons>-logging bucket), dead letters, alerts.", "    ")
+        key_tail = f"{c.name}-%Y%m%dT%H%M%S-$UUID.json.gz"
+        out += list_item(_s3_output(
+            "match", f"document.{c.name}", c.s3.bucket, c.s3.region, c.s3.endpoint,
+            f"/{c.s3.prefix}%Y/%m/%d/%H/{key_tail}", f"{store}/{c.name}"))
+        # Names cannot contain '.', so `<name>.dead-letter` never collides
+        # with another commons' store_dir.
+        out += list_item(_s3_output(
+            "match", f"error.{c.name}", c.s3.bucket, c.s3.region, c.s3.endpoint,
+            f"/dead-letter/%Y/%m/%d/%H/{key_tail}", f"{store}/{c.name}.dead-letter"))
+        if c.slack_env:
+            out += list_item([
+                ("name", "http"),
+                ("match", f"alert.{c.name}"),
+                ("host", "hooks.slack.com"),
+                ("port", 443),
+                ("tls", "on"),
+                ("tls.verify", "on"),
+                ("uri", "${" + c.slack_env + "}"),
+                ("body_key", "$slack_payload"),
+                # The record's slack_headers carry Content-Type; a `header`
+                # line too would send it twice.
+                ("headers_key", "$slack_headers"),
+                ("retry_limit", 5),
+            ])
+
+    out.append("")
+    out += yaml_comment("""
+Deliveries that were not split into routed records: the Lua split (or its
+protected call) failed, or rewrite_tag could not re-emit and kept the
+original. Normally nothing has these tags here (rewrite_tag drops the
+originals); kept raw so they can be replayed.""", "    ")
+    out += list_item(_s3_output(
+        "match_regex", CWLOGS_MATCH, dep.dead_letter_bucket, dep.aws_region, dep.dead_letter_endpoint,
+        "/undecoded/%Y/%m/%d/%H/$TAG[1]-%Y%m%dT%H%M%S-$UUID.json.gz", f"{store}/_undecoded"))
+    out += yaml_comment("""
+Everything routed to a commons not in the list, `unknown` included: kept in
+the dead-letter bucket instead of being dropped by Fluent Bit as unroutable.
+(Fluent Bit's Onigmo regex supports the (?!...) lookahead.)""", "    ")
+    out += list_item(_s3_output(
+        "match_regex", ROUTED_MATCH + "(?!" + _alternation([c.name for c in dep.commons]) + "$)",
+        dep.dead_letter_bucket, dep.aws_region, dep.dead_letter_endpoint,
+        "/unrouted/%Y/%m/%d/%H/$TAG[0]-%Y%m%dT%H%M%S-$UUID.json.gz", f"{store}/_unrouted"))
+    return "\n".join(out) + "\n"
