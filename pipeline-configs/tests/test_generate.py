@@ -333,7 +333,8 @@ def test_no_secret_is_written(example, generate_from):
     secrets = {name: f"sEcReT-{i}-{name.lower()}" for i, name in enumerate(env_names)}
     out = generate_from(example, env={**os.environ, **secrets})
     texts = {p: p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file()}
-    assert len(texts) == 4
+    # 4 collector files, 2 templates, 2 parameter files per commons, 5 Terraform files.
+    assert len(texts) == 4 + 2 + 2 * len(example["commons"]) + 5
     for path, text in texts.items():
         for value in secrets.values():
             assert value not in text, path
@@ -537,6 +538,20 @@ INVALID = [
     ("relative wasm path", _set(["fluent_bit", "wasm_path"], "plugin.wasm"), "absolute path"),
     ("bad port", _set(["fluent_bit", "http_port"], 70000), "port number"),
     ("bad region", _set(["commons", 0, "region"], "mars"), "AWS region"),
+    ("shard count zero", _set(["commons", 0, "shard_count"], 0), "shard_count: expected a number of Kinesis shards"),
+    ("shard count text", _set(["commons", 0, "shard_count"], "2"), "shard_count"),
+    ("no csoc account", _set(["aws"], {"firehose_url": "https://logs.example.org/"}), "aws.csoc_account_id: required"),
+    ("csoc account number", _set(["aws", "csoc_account_id"], 433568766270), "12 digits"),
+    ("firehose over http", _set(["aws", "firehose_url"], "http://logs.example.org/"), "aws.firehose_url"),
+    ("firehose other port", _set(["aws", "firehose_url"], "https://logs.example.org:8443/"), "port 443"),
+    ("firehose with path", _set(["aws", "firehose_url"], "https://logs.example.org/x"), "the front answers on /"),
+    ("no url for a catch-all front", lambda d: (d["aws"].pop("firehose_url"), d["front"].pop("server_name")),
+     "aws.firehose_url: required"),
+    ("buffer too large", _set(["aws", "buffer_size_mib"], 65), "aws.buffer_size_mib"),
+    ("retry too long", _set(["aws", "retry_duration_secs"], 7201), "aws.retry_duration_secs"),
+    ("misspelt aws key", _set(["aws", "buffer_size_mb"], 1), "unknown key(s) buffer_size_mb"),
+    ("bucket in another region", _set(["commons", 0, "s3", "region"], "us-west-2"), "differs from its region"),
+    ("bucket outside AWS", _set(["commons", 0, "s3", "endpoint"], "http://127.0.0.1:9000"), "not in AWS"),
 ]
 
 
