@@ -99,6 +99,13 @@ def main(argv=None) -> int:
 
     files = render_all(dep, path.name, overrides)
     out = Path(args.out)
+    # Files in the generator's own directories that it no longer writes (a
+    # commons removed from the list, the aws section dropped): reported,
+    # never deleted, since --out may be a directory someone else also uses.
+    leftovers = sorted(
+        str(p) for top in ("fluent-bit", "front", "vector", "aws") if (out / top).is_dir()
+        for p in (out / top).rglob("*") if p.is_file() and p.relative_to(out).as_posix() not in files
+    )
     if args.check:
         stale = []
         for rel, text in files.items():
@@ -111,10 +118,14 @@ def main(argv=None) -> int:
                 stale.append(str(target))
         if stale:
             print("out of date (regenerate, do not edit): " + ", ".join(stale), file=sys.stderr)
-            return 1
-        return 0
+        if leftovers:
+            print("not generated from this list (remove them): " + ", ".join(leftovers), file=sys.stderr)
+        return 1 if stale or leftovers else 0
     for rel, text in files.items():
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
+    if leftovers:
+        print("warning: not generated from this list, left in place (remove them): " + ", ".join(leftovers),
+              file=sys.stderr)
     return 0

@@ -382,6 +382,18 @@ def test_committed_generated_files_are_current(tmp_path):
     assert run_generate(EXAMPLE, GENERATED, "--check").returncode == 0
 
 
+def test_check_mode_reports_files_of_a_removed_commons(tmp_path):
+    shutil.copytree(GENERATED, tmp_path / "gen")
+    stale = tmp_path / "gen" / "aws" / "oldcommons" / "csoc.parameters.json"
+    stale.parent.mkdir()
+    stale.write_text("[]", encoding="utf-8")
+    proc = run_generate(EXAMPLE, tmp_path / "gen", "--check")
+    assert proc.returncode == 1 and "oldcommons" in proc.stderr
+    # Writing leaves it (it may not be ours) but says so.
+    proc = run_generate(EXAMPLE, tmp_path / "gen")
+    assert proc.returncode == 0 and "oldcommons" in proc.stderr and stale.exists()
+
+
 def test_check_mode_reports_a_hand_edit(tmp_path):
     shutil.copytree(GENERATED, tmp_path / "gen")
     target = tmp_path / "gen" / "front" / "nginx.conf"
