@@ -322,8 +322,14 @@ def stack_name(c: Commons) -> str:
     return "cwlogs-" + c.name.replace("_", "-")
 
 
+def partition(region: str) -> str:
+    return "aws-us-gov" if region.startswith("us-gov-") else "aws-cn" if region.startswith("cn-") else "aws"
+
+
 def destination_arn(dep: Deployment, c: Commons) -> str:
-    return f"arn:aws:logs:{c.region}:{dep.aws.csoc_account_id}:destination:{c.name}_logs_destination"
+    """The CSOC stack's DestinationArn output, known in advance (the child
+    stack may be deployed from its parameter file alone)."""
+    return f"arn:{partition(c.region)}:logs:{c.region}:{dep.aws.csoc_account_id}:destination:{c.name}_logs_destination"
 
 
 def csoc_parameters(dep: Deployment, c: Commons) -> dict[str, str]:

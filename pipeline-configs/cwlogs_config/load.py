@@ -46,9 +46,9 @@ VECTOR_ADDRESS_RE = re.compile(r"(?:[0-9.]+|\[[0-9a-fA-F:]+\]):[0-9]{1,5}")
 FIREHOSE_URL_RE = re.compile(r"https://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::443)?/?")
 # Firehose buffering for the HTTP endpoint destination. The size is the
 # smallest Firehose allows: one delivery is one search _bulk request in the
-# Fluent Bit pipeline, about 9-10x the buffered (gzip'd) record bytes, and
-# Amazon OpenSearch refuses requests over 10 MiB (see README, "Firehose
-# buffering", for the measurement).
+# Fluent Bit pipeline, measured at 7-14x the buffered (gzip'd) record bytes
+# (tools/bulk_expansion.py; README, "Firehose buffering"), and OpenSearch
+# refuses requests over 10 MiB (small Amazon instance types) or 100 MiB.
 DEFAULTS_AWS = {"buffer_size_mib": 1, "buffer_interval_secs": 60, "retry_duration_secs": 7200}
 
 
