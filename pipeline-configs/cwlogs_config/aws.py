@@ -317,11 +317,6 @@ def child_template() -> dict:
     }
 
 
-def stack_name(c: Commons) -> str:
-    # Stack names take [A-Za-z][-A-Za-z0-9]*: no underscores.
-    return "cwlogs-" + c.name.replace("_", "-")
-
-
 def partition(region: str) -> str:
     return "aws-us-gov" if region.startswith("us-gov-") else "aws-cn" if region.startswith("cn-") else "aws"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from .aws import csoc_template, stack_name
+from .aws import csoc_template
 from .load import DEFAULTS_AWS
 from .model import Deployment
 from .yaml_text import header

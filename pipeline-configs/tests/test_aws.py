@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 
-import pytest
 
 from cfn import Stack
 from support import GENERATED, example_data, missing_tool

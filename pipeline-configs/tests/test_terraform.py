@@ -14,7 +14,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from support import CONFIGS, GENERATED, example_data, missing_tool
 
