@@ -29,7 +29,7 @@ def vector_secret(key: str) -> str:
 
 
 def vrl_string(text: str) -> str:
-    """A VRL string literal (crates/vector's `vrl_string`)."""
+    """A VRL string literal (crates/vrl-twin's `vrl_string`)."""
     out = ['"']
     for ch in text:
         out.append({'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0",
@@ -58,7 +58,7 @@ def _vrl_value(value) -> str:
 
 
 def vrl_options_literal(dep: Deployment, c: Commons) -> str:
-    """The `%gen3_cwlogs` object for a commons, in crates/vector's
+    """The `%gen3_cwlogs` object for a commons, in crates/vrl-twin's
     `options_literal` form: every option of the decoder's schema, in its
     order, with the commons' value or else the decoder's default; options
     without either (no threshold; commons defaults to the log group) are
@@ -79,7 +79,7 @@ def vrl_options_literal(dep: Deployment, c: Commons) -> str:
 
 
 def vrl_options_program(dep: Deployment) -> str:
-    """The options remap (options.example.vrl's form, crates/vector's
+    """The options remap (options.example.vrl's form, crates/vrl-twin's
     `options_program`): the decoder's options chosen by the Firehose access
     key. The keys are SECRET[...] references that Vector replaces in the
     config text when it loads it."""

@@ -190,7 +190,7 @@ def test_every_sink_acknowledges(config):
 
 
 def test_options_literal_form_matches_the_example_program(example, generate_from):
-    """Same literal as crates/vector's options_program (options.example.vrl)."""
+    """Same literal as crates/vrl-twin's options_program (options.example.vrl)."""
     example_vrl = (CONFIGS / "vector" / "options.example.vrl").read_text(encoding="utf-8")
     shipped = re.findall(r"%gen3_cwlogs = (\{\".*\})", example_vrl)
     ours = re.findall(r"%gen3_cwlogs = (\{\".*\})", load_vector(generate_from(example))["transforms"]["cwlogs_options"]["source"])
