@@ -1,19 +1,24 @@
-//! The CloudWatch Logs subscription envelope and the transports around it,
-//! deserialized borrowing from the input wherever JSON escapes allow.
+//! The CloudWatch Logs subscription envelope, read two ways.
 //!
-//! Every type here is tolerant: a wrong or missing field is recorded, not
-//! raised, so one bad event or record becomes one error document and its
-//! neighbours still decode.
+//! [`parse`] is the fast path: one serde pass over valid UTF-8, strings
+//! borrowed from the input where JSON escapes allow. When it fails, or an
+//! event in it is unusable, [`parse_tolerant`] reads the same bytes member
+//! by member and event by event (delimited by `json::value_end`, which does
+//! not validate), so one event with invalid UTF-8, a lone surrogate escape
+//! or a non-object value costs only itself: it keeps its exact bytes for
+//! its error document and the other events decode.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// One CloudWatch Logs envelope. `logEvents` is kept last so that the
-/// metadata fields, which AWS writes first, are known before events arrive.
+use crate::json::{array_elements, has_surrogate_escape, object_members};
+use crate::transport::CowStr;
+
+/// One CloudWatch Logs envelope.
 #[derive(Debug, Default)]
 pub struct Envelope<'a> {
     pub message_type: Option<Cow<'a, str>>,
@@ -21,10 +26,24 @@ pub struct Envelope<'a> {
     pub log_group: Option<Cow<'a, str>>,
     pub log_stream: Option<Cow<'a, str>>,
     pub subscription_filters: Option<Vec<Cow<'a, str>>>,
-    pub log_events: Option<Vec<LogEvent<'a>>>,
+    /// Up to `max_events` events; `None` when the envelope has no
+    /// `logEvents`.
+    pub log_events: Option<Vec<EventSlot<'a>>>,
+    /// How many events `logEvents` holds, kept or not.
+    pub events_total: usize,
     /// Fields the envelope carries that we do not know (e.g. `policyLevel`),
     /// in input order; they are copied into every document.
     pub extra: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+/// One event of `logEvents`.
+#[derive(Debug)]
+pub enum EventSlot<'a> {
+    /// A parsed event; the tolerant path also keeps its exact bytes.
+    Parsed(LogEvent<'a>, Option<&'a [u8]>),
+    /// An event that is not a readable event object (only from
+    /// [`parse_tolerant`]): its exact bytes and why.
+    Unreadable { raw: &'a [u8], reason: String },
 }
 
 /// One log event, each field kept as it came so a bad one can be reported.
@@ -33,20 +52,93 @@ pub struct LogEvent<'a> {
     pub id: Option<&'a RawValue>,
     pub timestamp: Option<&'a RawValue>,
     pub message: Message<'a>,
+    /// `extractedFields` of account-level and cross-account subscriptions
+    /// (e.g. `@aws.account`, `@aws.region`: the source account and region).
+    pub extracted_fields: Option<&'a RawValue>,
 }
 
 #[derive(Debug)]
 pub enum Message<'a> {
     Missing,
     Text(Cow<'a, str>),
-    /// Not a string: kept to be reported in the error document.
-    NotText(serde_json::Value),
+    /// Not a string.
+    NotText,
 }
 
-/// Deserializes an envelope, refusing more than `max_events` events (the
-/// remaining budget of the record) before they are all allocated.
-pub struct EnvelopeSeed {
-    pub max_events: usize,
+/// The fast path: `text` as one envelope, keeping at most `max_events`
+/// events (the rest are counted, not kept).
+///
+/// # Errors
+/// serde_json's error when `text` is not an envelope of this shape.
+pub fn parse(text: &str, max_events: usize) -> Result<Envelope<'_>, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let envelope = EnvelopeSeed { max_events }.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(envelope)
+}
+
+/// The tolerant path: `bytes` (one JSON value) read member by member and
+/// event by event.
+///
+/// # Errors
+/// Why `bytes` is not an envelope at all: not an object, malformed between
+/// members, or a metadata field that is not what CloudWatch writes.
+pub fn parse_tolerant(bytes: &[u8], max_events: usize) -> Result<Envelope<'_>, String> {
+    let mut envelope = Envelope::default();
+    for (key, value) in object_members(bytes)? {
+        let key = serde_json::from_slice::<CowStr<'_>>(&bytes[key]).map_err(|error| format!("unreadable key: {error}"))?.0;
+        let value = &bytes[value];
+        let field = |what: &str, error: serde_json::Error| format!("{key} is not {what}: {error}");
+        match key.as_ref() {
+            "messageType" | "owner" | "logGroup" | "logStream" => {
+                let text = serde_json::from_slice::<CowStr<'_>>(value).map_err(|e| field("a string", e))?.0;
+                *match key.as_ref() {
+                    "messageType" => &mut envelope.message_type,
+                    "owner" => &mut envelope.owner,
+                    "logGroup" => &mut envelope.log_group,
+                    _ => &mut envelope.log_stream,
+                } = Some(text);
+            }
+            "subscriptionFilters" => {
+                let filters: Vec<CowStr<'_>> = serde_json::from_slice(value).map_err(|e| field("an array of strings", e))?;
+                envelope.subscription_filters = Some(filters.into_iter().map(|filter| filter.0).collect());
+            }
+            "logEvents" => {
+                let elements = array_elements(value).map_err(|reason| format!("logEvents: {reason}"))?;
+                envelope.events_total = elements.len();
+                let events = elements.into_iter().take(max_events).map(|range| {
+                    let raw = &value[range];
+                    match serde_json::from_slice::<LogEvent<'_>>(raw) {
+                        Ok(event) => EventSlot::Parsed(event, Some(raw)),
+                        Err(error) => EventSlot::Unreadable { raw, reason: unreadable_event(raw, &error) },
+                    }
+                });
+                envelope.log_events = Some(events.collect());
+            }
+            _ => {
+                let raw: &RawValue = serde_json::from_slice(value).map_err(|e| field("valid JSON", e))?;
+                envelope.extra.push((key, raw));
+            }
+        }
+    }
+    Ok(envelope)
+}
+
+/// Why an event could not be read, in words an operator can act on.
+fn unreadable_event(raw: &[u8], error: &serde_json::Error) -> String {
+    if let Err(utf8) = std::str::from_utf8(raw) {
+        format!("event is not valid UTF-8 (at byte {} of the event)", utf8.valid_up_to())
+    } else if has_surrogate_escape(raw) && error.is_syntax() {
+        format!(
+            "event holds a lone UTF-16 surrogate escape (\\uD800-\\uDFFF without its pair), which no strict JSON reader accepts: {error}"
+        )
+    } else {
+        format!("event is not a readable event object: {error}")
+    }
+}
+
+struct EnvelopeSeed {
+    max_events: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for EnvelopeSeed {
@@ -77,7 +169,9 @@ impl<'de> Visitor<'de> for EnvelopeSeed {
                     envelope.subscription_filters = Some(filters.into_iter().map(|filter| filter.0).collect());
                 }
                 "logEvents" => {
-                    envelope.log_events = Some(map.next_value_seed(EventsSeed { max_events: self.max_events })?)
+                    let (events, total) = map.next_value_seed(EventsSeed { max_events: self.max_events })?;
+                    envelope.log_events = Some(events);
+                    envelope.events_total = total;
                 }
                 _ => {
                     let value: &'de RawValue = map.next_value()?;
@@ -89,12 +183,14 @@ impl<'de> Visitor<'de> for EnvelopeSeed {
     }
 }
 
+/// Keeps at most `max_events` events and counts the rest without keeping
+/// them, so an envelope over the limit costs no memory per extra event.
 struct EventsSeed {
     max_events: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for EventsSeed {
-    type Value = Vec<LogEvent<'de>>;
+    type Value = (Vec<EventSlot<'de>>, usize);
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_seq(self)
@@ -102,7 +198,7 @@ impl<'de> DeserializeSeed<'de> for EventsSeed {
 }
 
 impl<'de> Visitor<'de> for EventsSeed {
-    type Value = Vec<LogEvent<'de>>;
+    type Value = (Vec<EventSlot<'de>>, usize);
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of log events")
@@ -110,24 +206,20 @@ impl<'de> Visitor<'de> for EventsSeed {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.max_events).min(1024));
-        while let Some(event) = seq.next_element::<LogEvent<'de>>()? {
-            if events.len() == self.max_events {
-                return Err(de::Error::custom(TooManyEvents(self.max_events)));
+        while events.len() < self.max_events {
+            match seq.next_element::<LogEvent<'de>>()? {
+                Some(event) => events.push(EventSlot::Parsed(event, None)),
+                None => {
+                    let total = events.len();
+                    return Ok((events, total));
+                }
             }
-            events.push(event);
         }
-        Ok(events)
-    }
-}
-
-/// Marker text recognised by the decoder to classify the error.
-pub struct TooManyEvents(pub usize);
-
-pub const TOO_MANY_EVENTS: &str = "too many log events";
-
-impl fmt::Display for TooManyEvents {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{TOO_MANY_EVENTS}: more than the limit of {}", self.0)
+        let mut total = events.len();
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            total += 1;
+        }
+        Ok((events, total))
     }
 }
 
@@ -142,12 +234,13 @@ impl<'de> Deserialize<'de> for LogEvent<'de> {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LogEvent<'de>, A::Error> {
-                let mut event = LogEvent { id: None, timestamp: None, message: Message::Missing };
+                let mut event = LogEvent { id: None, timestamp: None, message: Message::Missing, extracted_fields: None };
                 while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
                     match key.as_ref() {
                         "id" => event.id = Some(map.next_value()?),
                         "timestamp" => event.timestamp = Some(map.next_value()?),
                         "message" => event.message = map.next_value()?,
+                        "extractedFields" => event.extracted_fields = Some(map.next_value()?),
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -178,81 +271,32 @@ impl<'de> Deserialize<'de> for Message<'de> {
             fn visit_string<E>(self, text: String) -> Result<Message<'de>, E> {
                 Ok(Message::Text(Cow::Owned(text)))
             }
-            fn visit_bool<E>(self, value: bool) -> Result<Message<'de>, E> {
-                Ok(Message::NotText(value.into()))
+            fn visit_bool<E>(self, _: bool) -> Result<Message<'de>, E> {
+                Ok(Message::NotText)
             }
-            fn visit_i64<E>(self, value: i64) -> Result<Message<'de>, E> {
-                Ok(Message::NotText(value.into()))
+            fn visit_i64<E>(self, _: i64) -> Result<Message<'de>, E> {
+                Ok(Message::NotText)
             }
-            fn visit_u64<E>(self, value: u64) -> Result<Message<'de>, E> {
-                Ok(Message::NotText(value.into()))
+            fn visit_u64<E>(self, _: u64) -> Result<Message<'de>, E> {
+                Ok(Message::NotText)
             }
-            fn visit_f64<E>(self, value: f64) -> Result<Message<'de>, E> {
-                Ok(Message::NotText(value.into()))
+            fn visit_f64<E>(self, _: f64) -> Result<Message<'de>, E> {
+                Ok(Message::NotText)
             }
             fn visit_unit<E>(self) -> Result<Message<'de>, E> {
-                Ok(Message::NotText(serde_json::Value::Null))
+                Ok(Message::NotText)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Message<'de>, A::Error> {
-                let value = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(Message::NotText(value))
+                IgnoredAny::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Message::NotText)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Message<'de>, A::Error> {
-                let value = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(Message::NotText(value))
+                IgnoredAny::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Message::NotText)
             }
         }
         deserializer.deserialize_any(MessageVisitor)
     }
-}
-
-/// The top level of a JSON payload: a Lambda-style Kinesis event or a
-/// Firehose HTTP-endpoint delivery. Records stay raw so each one is
-/// interpreted (and may fail) on its own.
-#[derive(Deserialize, Default)]
-pub struct Transport<'a> {
-    #[serde(rename = "Records", borrow, default)]
-    pub kinesis_records: Option<Vec<&'a RawValue>>,
-    #[serde(rename = "records", borrow, default)]
-    pub firehose_records: Option<Vec<&'a RawValue>>,
-    #[serde(rename = "requestId", borrow, default)]
-    pub request_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    pub timestamp: Option<&'a RawValue>,
-    #[serde(rename = "logEvents", default)]
-    pub log_events: Option<IgnoredAny>,
-}
-
-/// One record of a Lambda-style Kinesis event.
-#[derive(Deserialize)]
-pub struct KinesisRecord<'a> {
-    #[serde(rename = "eventID", borrow, default)]
-    pub event_id: Option<&'a RawValue>,
-    #[serde(rename = "eventSourceARN", borrow, default)]
-    pub event_source_arn: Option<&'a RawValue>,
-    #[serde(rename = "awsRegion", borrow, default)]
-    pub aws_region: Option<&'a RawValue>,
-    #[serde(borrow)]
-    pub kinesis: KinesisData<'a>,
-}
-
-#[derive(Deserialize)]
-pub struct KinesisData<'a> {
-    #[serde(borrow)]
-    pub data: Cow<'a, str>,
-    #[serde(rename = "sequenceNumber", borrow, default)]
-    pub sequence_number: Option<&'a RawValue>,
-    #[serde(rename = "partitionKey", borrow, default)]
-    pub partition_key: Option<&'a RawValue>,
-    #[serde(rename = "approximateArrivalTimestamp", borrow, default)]
-    pub approximate_arrival_timestamp: Option<&'a RawValue>,
-}
-
-/// One record of a Firehose delivery.
-#[derive(Deserialize)]
-pub struct FirehoseRecord<'a> {
-    #[serde(borrow)]
-    pub data: Cow<'a, str>,
 }
 
 /// Top-level members of a JSON object, in order, values left raw.
@@ -281,52 +325,64 @@ impl<'de> Deserialize<'de> for Members<'de> {
     }
 }
 
-/// The one field of `message.kubernetes` the alert needs.
-#[derive(Deserialize)]
-pub struct KubernetesPod<'a> {
-    #[serde(borrow, default)]
-    pub pod_name: Option<Cow<'a, str>>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A string that borrows from the input when it has no escapes (serde's own
-/// `Cow<str>` always copies outside derived structs).
-pub struct CowStr<'a>(pub Cow<'a, str>);
+    fn envelope_text(events: &str) -> String {
+        format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"policyLevel":"ACCOUNT_LEVEL_POLICY","logEvents":[{events}]}}"#
+        )
+    }
 
-impl<'de> Deserialize<'de> for CowStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StrVisitor;
-        impl<'de> Visitor<'de> for StrVisitor {
-            type Value = CowStr<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Borrowed(text)))
-            }
-            fn visit_str<E>(self, text: &str) -> Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Owned(text.to_owned())))
-            }
-            fn visit_string<E>(self, text: String) -> Result<CowStr<'de>, E> {
-                Ok(CowStr(Cow::Owned(text)))
-            }
+    #[test]
+    fn both_paths_read_a_valid_envelope_alike() {
+        let text = envelope_text(
+            r#"{"id":"1","timestamp":5,"message":"a\"b","extractedFields":{"@aws.account":"123"}},{"id":"2","timestamp":6,"message":"c"}"#,
+        );
+        let fast = parse(&text, 10).unwrap();
+        let slow = parse_tolerant(text.as_bytes(), 10).unwrap();
+        for envelope in [&fast, &slow] {
+            assert_eq!(envelope.log_group.as_deref(), Some("g"));
+            assert_eq!(envelope.extra.len(), 1);
+            assert_eq!(envelope.events_total, 2);
+            let events = envelope.log_events.as_ref().unwrap();
+            let EventSlot::Parsed(first, _) = &events[0] else { panic!("parsed") };
+            assert!(matches!(&first.message, Message::Text(text) if text == "a\"b"));
+            assert_eq!(first.extracted_fields.unwrap().get(), r#"{"@aws.account":"123"}"#);
         }
-        deserializer.deserialize_str(StrVisitor)
+    }
+
+    #[test]
+    fn the_tolerant_path_keeps_bad_events_apart() {
+        let mut text = envelope_text(r#"{"id":"1","timestamp":5,"message":"ok"},42,{"id":"3","timestamp":5,"message":"\ud800"},{"id":"4","timestamp":5,"message":"BAD"},null"#).into_bytes();
+        let at = text.windows(3).position(|w| w == b"BAD").unwrap();
+        text[at] = 0xff;
+        assert!(std::str::from_utf8(&text).is_err());
+        let envelope = parse_tolerant(&text, 10).unwrap();
+        let events = envelope.log_events.unwrap();
+        assert_eq!(events.len(), 5);
+        assert!(matches!(events[0], EventSlot::Parsed(_, Some(_))));
+        for (index, fragment) in [(1, &b"42"[..]), (4, b"null")] {
+            assert!(matches!(&events[index], EventSlot::Unreadable { raw, .. } if *raw == fragment));
+        }
+        assert!(matches!(&events[2], EventSlot::Unreadable { reason, .. } if reason.contains("surrogate")));
+        assert!(matches!(&events[3], EventSlot::Unreadable { raw, .. } if std::str::from_utf8(raw).is_err()));
+    }
+
+    #[test]
+    fn events_over_the_limit_are_counted_not_kept() {
+        let text = envelope_text(&vec![r#"{"id":"1","timestamp":5,"message":"m"}"#; 7].join(","));
+        for envelope in [parse(&text, 3).unwrap(), parse_tolerant(text.as_bytes(), 3).unwrap()] {
+            assert_eq!((envelope.log_events.unwrap().len(), envelope.events_total), (3, 7));
+        }
+    }
+
+    #[test]
+    fn the_tolerant_path_refuses_what_is_no_envelope() {
+        assert!(parse_tolerant(b"[1,2]", 10).unwrap_err().contains("not a JSON object"));
+        assert!(parse_tolerant(br#"{"logGroup":7}"#, 10).unwrap_err().contains("logGroup is not a string"));
+        assert!(parse_tolerant(br#"{"logEvents":{}}"#, 10).unwrap_err().contains("logEvents"));
+        assert!(parse_tolerant(b"{\"a\":1", 10).is_err());
     }
 }
-
-/// Options a payload carries for itself (see `Options::embedded_options`).
-#[derive(Deserialize, Default)]
-pub struct EmbeddedOptions<'a> {
-    #[serde(rename = "gen3_cwlogs_commons", borrow, default)]
-    pub commons: Option<Cow<'a, str>>,
-    #[serde(rename = "gen3_cwlogs_threshold", borrow, default)]
-    pub threshold: Option<Cow<'a, str>>,
-    #[serde(rename = "gen3_cwlogs_alert_streams", borrow, default)]
-    pub alert_streams: Option<Cow<'a, str>>,
-    #[serde(rename = "gen3_cwlogs_schema", borrow, default)]
-    pub schema: Option<Cow<'a, str>>,
-}
-
-/// Prefix of the keys read by `EmbeddedOptions`; never copied into documents.
-pub const EMBEDDED_OPTION_PREFIX: &str = "gen3_cwlogs_";

@@ -6,11 +6,7 @@
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-pub fn is_gzip(data: &[u8]) -> bool {
-    data.starts_with(&GZIP_MAGIC)
-}
+use crate::form::is_gzip;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum InflateError {
@@ -75,67 +71,15 @@ pub fn inflate_member(input: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<usi
     }
 }
 
-/// CRC-32 (IEEE), slicing by 8.
-pub fn crc32(data: &[u8]) -> u32 {
-    let tables = &CRC_TABLES;
-    let mut crc = !0u32;
-    let mut chunks = data.chunks_exact(8);
-    for chunk in &mut chunks {
-        let low = crc ^ u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        let high = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
-        crc = tables[7][(low & 0xff) as usize]
-            ^ tables[6][((low >> 8) & 0xff) as usize]
-            ^ tables[5][((low >> 16) & 0xff) as usize]
-            ^ tables[4][(low >> 24) as usize]
-            ^ tables[3][(high & 0xff) as usize]
-            ^ tables[2][((high >> 8) & 0xff) as usize]
-            ^ tables[1][((high >> 16) & 0xff) as usize]
-            ^ tables[0][(high >> 24) as usize];
-    }
-    for &byte in chunks.remainder() {
-        crc = tables[0][((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
-}
-
-static CRC_TABLES: [[u32; 256]; 8] = crc_tables();
-
-const fn crc_tables() -> [[u32; 256]; 8] {
-    let mut tables = [[0u32; 256]; 8];
-    let mut n = 0;
-    while n < 256 {
-        let mut crc = n as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 1 != 0 { 0xedb8_8320 ^ (crc >> 1) } else { crc >> 1 };
-            bit += 1;
-        }
-        tables[0][n] = crc;
-        n += 1;
-    }
-    let mut n = 0;
-    while n < 256 {
-        let mut table = 1;
-        while table < 8 {
-            let previous = tables[table - 1][n];
-            tables[table][n] = (previous >> 8) ^ tables[0][(previous & 0xff) as usize];
-            table += 1;
-        }
-        n += 1;
-    }
-    tables
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
-        out.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
-        out.extend(crc32(data).to_le_bytes());
-        out.extend((data.len() as u32).to_le_bytes());
-        out
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
     }
 
     #[test]
@@ -150,22 +94,13 @@ mod tests {
     }
 
     #[test]
-    fn crc32_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
-        assert_eq!(crc32(b""), 0);
-    }
-
-    #[test]
     fn round_trip_and_limits() {
         let data = vec![b'x'; 100_000];
         let member = gzip(&data);
         let mut out = Vec::new();
-                assert_eq!(inflate_member(&member, &mut out, 1 << 20), Ok(member.len()));
+        assert_eq!(inflate_member(&member, &mut out, 1 << 20), Ok(member.len()));
         assert_eq!(out, data);
-        assert_eq!(
-            inflate_member(&member, &mut out, 99_999),
-            Err(InflateError::TooLarge { limit: 99_999 })
-        );
+        assert_eq!(inflate_member(&member, &mut out, 99_999), Err(InflateError::TooLarge { limit: 99_999 }));
         assert!(out.capacity() <= 100_000);
         let truncated = &member[..member.len() / 2];
         assert!(matches!(inflate_member(truncated, &mut out, 1 << 20), Err(InflateError::Corrupt(_))));

@@ -109,18 +109,38 @@ pub fn nests_deeper_than(text: &[u8], max_depth: u32) -> bool {
     false
 }
 
-/// Appends a JSON value copied from the input: verbatim, unless it holds a
-/// number no double can hold (`1e999`, 310+ digits). Such a number is valid
-/// JSON, but serde_json, Elasticsearch and most parsers refuse it (found by
-/// fuzzing), so the value's text is kept as a string instead.
+/// Appends a JSON value copied from the input: verbatim, unless it holds
+/// something strict parsers refuse although the scan that delimited it let
+/// it through: a number no double can hold (`1e999`, 310+ digits; found by
+/// fuzzing) or a lone UTF-16 surrogate escape (`"\ud800"`). Such a value's
+/// text is kept as a string instead, so every host can read the document.
 pub fn push_copied_value(out: &mut String, raw: &str) {
-    // Strings cannot hold numbers; the precise parse runs only on suspicion.
-    let suspicious = !raw.starts_with('"') && may_hold_unreadable_number(raw.as_bytes());
+    // Only suspicious text pays for the precise parse.
+    let suspicious = has_surrogate_escape(raw.as_bytes()) || (!raw.starts_with('"') && may_hold_unreadable_number(raw.as_bytes()));
     if suspicious && serde_json::from_str::<serde_json::Value>(raw).is_err() {
         write_str(out, raw);
     } else {
         out.push_str(raw);
     }
+}
+
+/// Appends a raw JSON value copied from the input (see
+/// [`push_copied_value`]) when it nests within `max_depth`, else as a
+/// string of its text, so no document nests deeper than messages may
+/// (hosts such as Fluent Bit lose records nested too deep).
+pub fn write_raw_within(out: &mut String, raw: &str, max_depth: u32) {
+    if nests_deeper_than(raw.as_bytes(), max_depth) {
+        write_str(out, raw);
+    } else {
+        push_copied_value(out, raw);
+    }
+}
+
+/// True when `text` holds an escape of a UTF-16 surrogate (`\uD800` to
+/// `\uDFFF`); a pair is valid JSON, a lone one is not.
+pub fn has_surrogate_escape(text: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, b"\\u")
+        .any(|at| matches!(text.get(at + 2..at + 4), Some([b'd' | b'D', b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'])))
 }
 
 /// True when `text` (a JSON value) may hold a number with an exponent
@@ -172,56 +192,126 @@ pub fn trim_json_start(text: &str) -> &str {
     text.trim_start_matches([' ', '\t', '\n', '\r'])
 }
 
-/// Latest instant written as a four-digit-year ISO-8601 date.
-const MAX_MILLIS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
-const MIN_MILLIS: i64 = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
-
-/// Appends epoch milliseconds as `"YYYY-MM-DDTHH:MM:SS.mmmZ"` (quoted).
-/// Returns false, writing nothing, outside years 0000-9999.
-pub fn write_iso8601_millis(out: &mut String, millis: i64) -> bool {
-    if !(MIN_MILLIS..=MAX_MILLIS).contains(&millis) {
-        return false;
+/// Skips JSON whitespace from `at`.
+pub fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
+    while at < bytes.len() && matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r') {
+        at += 1;
     }
-    let days = millis.div_euclid(86_400_000);
-    let in_day = millis.rem_euclid(86_400_000);
-    let (year, month, day) = civil_from_days(days);
-    let secs = in_day / 1000;
-    // Digits written in place: `write!` with padding costs several times
-    // more, once per document (and more so in wasm, through indirect calls).
-    let mut text = *b"\"0000-00-00T00:00:00.000Z\"";
-    for (field, at, width) in [
-        (year as u32, 1, 4),
-        (month, 6, 2),
-        (day, 9, 2),
-        ((secs / 3600) as u32, 12, 2),
-        ((secs / 60 % 60) as u32, 15, 2),
-        ((secs % 60) as u32, 18, 2),
-        ((in_day % 1000) as u32, 21, 3),
-    ] {
-        let mut value = field;
-        for digit in text[at..at + width].iter_mut().rev() {
-            *digit = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    }
-    // ASCII by construction.
-    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
-    true
+    at
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// End (exclusive) of the string whose opening quote is at `at`, skipping
+/// escapes; `None` when the input ends inside it.
+pub fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut at = at + 1;
+    loop {
+        at += memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+        if bytes[at] == b'"' {
+            return Some(at + 1);
+        }
+        at += 2;
+    }
+}
+
+/// End (exclusive) of the JSON value that starts at `start` (not
+/// whitespace), found without validating it: strings are skipped by their
+/// quotes and escapes, brackets are counted, a scalar ends at the next
+/// delimiter. Invalid UTF-8, lone surrogates or bad scalars do not stop it,
+/// so one bad value can be cut out and its neighbours decoded. A stray
+/// delimiter is a value of one byte, so every call makes progress. `None`
+/// when the input ends inside the value.
+pub fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
+    match *bytes.get(start)? {
+        b'"' => string_end(bytes, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut at = start;
+            while at < bytes.len() {
+                match bytes[at] {
+                    b'"' => {
+                        at = string_end(bytes, at)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(at + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                at += 1;
+            }
+            None
+        }
+        // A scalar (or garbage) runs to the next delimiter; a delimiter
+        // where a value should start is a value of its own.
+        _ => {
+            let delimiter = |byte: &u8| matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' | b'{' | b'}' | b'[' | b']' | b'"');
+            let length = bytes[start + 1..].iter().position(delimiter).map_or(bytes.len() - start, |at| at + 1);
+            Some(start + length)
+        }
+    }
+}
+
+/// The members of the JSON object spanning `bytes` (its text from `{` to
+/// `}`), as (key value with its quotes, value) byte ranges, found by
+/// [`value_end`]. `Err` names what is malformed, with the byte offset.
+pub fn object_members(bytes: &[u8]) -> Result<Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>, String> {
+    let mut members = Vec::new();
+    let mut at = skip_whitespace(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return Err("not a JSON object".to_owned());
+    }
+    at = skip_whitespace(bytes, at + 1);
+    if bytes.get(at) == Some(&b'}') {
+        return Ok(members);
+    }
+    loop {
+        if bytes.get(at) != Some(&b'"') {
+            return Err(format!("expected a key at byte {at}"));
+        }
+        let key_end = string_end(bytes, at).ok_or_else(|| format!("unterminated key at byte {at}"))?;
+        let colon = skip_whitespace(bytes, key_end);
+        if bytes.get(colon) != Some(&b':') {
+            return Err(format!("expected ':' at byte {colon}"));
+        }
+        let value_start = skip_whitespace(bytes, colon + 1);
+        let value_stop = value_end(bytes, value_start).filter(|&end| end > value_start && value_start < bytes.len());
+        let value_stop = value_stop.ok_or_else(|| format!("unterminated value at byte {value_start}"))?;
+        members.push((at..key_end, value_start..value_stop));
+        at = skip_whitespace(bytes, value_stop);
+        match bytes.get(at) {
+            Some(b',') => at = skip_whitespace(bytes, at + 1),
+            Some(b'}') => return Ok(members),
+            _ => return Err(format!("expected ',' or '}}' at byte {at}")),
+        }
+    }
+}
+
+/// The elements of the JSON array spanning `bytes`, as byte ranges, found
+/// by [`value_end`]. `Err` names what is malformed.
+pub fn array_elements(bytes: &[u8]) -> Result<Vec<std::ops::Range<usize>>, String> {
+    let mut elements = Vec::new();
+    let mut at = skip_whitespace(bytes, 0);
+    if bytes.get(at) != Some(&b'[') {
+        return Err("not a JSON array".to_owned());
+    }
+    at = skip_whitespace(bytes, at + 1);
+    if bytes.get(at) == Some(&b']') {
+        return Ok(elements);
+    }
+    loop {
+        let end = value_end(bytes, at).filter(|_| at < bytes.len()).ok_or_else(|| format!("unterminated element at byte {at}"))?;
+        elements.push(at..end);
+        at = skip_whitespace(bytes, end);
+        match bytes.get(at) {
+            Some(b',') => at = skip_whitespace(bytes, at + 1),
+            Some(b']') => return Ok(elements),
+            _ => return Err(format!("expected ',' or ']' at byte {at}")),
+        }
+    }
 }
 
 /// 128-bit FNV-1a: a stable, dependency-free digest for error-document ids.
@@ -244,45 +334,6 @@ pub fn fnv1a_128(parts: &[&[u8]]) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn iso(millis: i64) -> Option<String> {
-        let mut out = String::new();
-        write_iso8601_millis(&mut out, millis).then_some(out)
-    }
-
-    #[test]
-    fn iso_dates() {
-        assert_eq!(iso(1_521_826_474_000).unwrap(), "\"2018-03-23T17:34:34.000Z\"");
-        assert_eq!(iso(0).unwrap(), "\"1970-01-01T00:00:00.000Z\"");
-        assert_eq!(iso(-1).unwrap(), "\"1969-12-31T23:59:59.999Z\"");
-        assert_eq!(iso(951_782_400_123).unwrap(), "\"2000-02-29T00:00:00.123Z\"");
-        assert_eq!(iso(MAX_MILLIS).unwrap(), "\"9999-12-31T23:59:59.999Z\"");
-        assert_eq!(iso(MIN_MILLIS).unwrap(), "\"0000-01-01T00:00:00.000Z\"");
-        assert_eq!(iso(MAX_MILLIS + 1), None);
-        assert_eq!(iso(MIN_MILLIS - 1), None);
-    }
-
-    #[test]
-    fn iso_dates_equal_formatted_fields() {
-        // Instants spread over the whole range, against the same fields
-        // formatted by `format!`.
-        let mut millis = MIN_MILLIS;
-        while millis <= MAX_MILLIS {
-            let days = millis.div_euclid(86_400_000);
-            let in_day = millis.rem_euclid(86_400_000);
-            let (year, month, day) = civil_from_days(days);
-            let secs = in_day / 1000;
-            let expected = format!(
-                "\"{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z\"",
-                secs / 3600,
-                secs / 60 % 60,
-                secs % 60,
-                in_day % 1000
-            );
-            assert_eq!(iso(millis).unwrap(), expected, "{millis}");
-            millis += 7_777_777_777;
-        }
-    }
 
     #[test]
     fn escapes_only_what_json_requires() {
@@ -340,5 +391,52 @@ mod tests {
         assert!(!nests_deeper_than(br#"{"a":"[[[[[[","b":[1]}"#, 2));
         assert!(nests_deeper_than(br#"{"a":[[1]]}"#, 2));
         assert!(!nests_deeper_than(br#"{"a":"\"[[[","b":{}}"#, 2));
+    }
+
+    #[test]
+    fn lone_surrogates_in_copied_values_become_text() {
+        let copied = |raw: &str| {
+            let mut out = String::new();
+            push_copied_value(&mut out, raw);
+            out
+        };
+        assert_eq!(copied(r#"{"a":"\ud800"}"#), r#""{\"a\":\"\\ud800\"}""#);
+        assert_eq!(copied(r#"{"a":"\ud83d\ude00"}"#), r#"{"a":"\ud83d\ude00"}"#);
+        assert_eq!(copied(r#""\uDFFF""#), r#""\"\\uDFFF\"""#);
+        assert_eq!(copied(r#"{"a":"\u00e9"}"#), r#"{"a":"\u00e9"}"#);
+    }
+
+    #[test]
+    fn values_are_delimited_without_being_validated() {
+        let text = b"{\"a\":\"}\\\"\",\"b\":[1,{\"c\":\xff}]} 42 \"s\" tru, {\"x\":";
+        let end = value_end(text, 0).unwrap();
+        assert_eq!(&text[..end], &b"{\"a\":\"}\\\"\",\"b\":[1,{\"c\":\xff}]}"[..]);
+        let next = skip_whitespace(text, end);
+        assert_eq!(value_end(text, next), Some(next + 2));
+        let string = skip_whitespace(text, next + 2);
+        assert_eq!(&text[string..value_end(text, string).unwrap()], b"\"s\"");
+        let scalar = skip_whitespace(text, string + 3);
+        assert_eq!(&text[scalar..value_end(text, scalar).unwrap()], b"tru");
+        // A stray delimiter is one byte; an unterminated value has no end.
+        assert_eq!(value_end(text, scalar + 3), Some(scalar + 4));
+        let last = skip_whitespace(text, scalar + 4);
+        assert_eq!(value_end(text, last), None);
+        assert_eq!(value_end(b"}", 0), Some(1));
+    }
+
+    #[test]
+    fn members_and_elements_of_broken_text() {
+        let object = b"{ \"k\" : [1, 2] ,\"m\":\"\\ud800\xff\" }";
+        let members = object_members(object).unwrap();
+        assert_eq!(members.len(), 2);
+        assert_eq!(&object[members[0].1.clone()], b"[1, 2]");
+        assert_eq!(&object[members[1].0.clone()], b"\"m\"");
+        assert!(object_members(b"{\"k\" 1}").unwrap_err().contains("':'"));
+        assert!(object_members(b"[1]").is_err());
+        let elements = array_elements(b"[ {\"a\":1}, 42 ,null,\"\xff\"]").unwrap();
+        assert_eq!(elements.len(), 4);
+        assert!(array_elements(b"[1 2]").is_err());
+        assert!(array_elements(b"[1, {\"a\"").is_err());
+        assert_eq!(array_elements(b"[]").unwrap(), Vec::<std::ops::Range<usize>>::new());
     }
 }

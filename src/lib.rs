@@ -1,44 +1,74 @@
 //! Decodes CloudWatch Logs subscription data, as it reaches a central
-//! account through Kinesis, Firehose or an S3 archive, into one log document
-//! per event, slow-response alerts and error documents.
+//! account through Kinesis, Firehose, a Lambda subscription or an S3
+//! archive, into one log document per event, slow-response alerts and error
+//! documents.
 //!
-//! This crate is the pure core: bytes and options in, output out. It does no
-//! I/O, keeps no clock and has no host code; the WebAssembly component, the
-//! Fluent Bit module, the JS package and the CLI are thin adapters over it.
+//! This crate is the pure core: bytes and options in, entries out. It does
+//! no I/O, keeps no clock and has no host code; the WebAssembly component,
+//! the Fluent Bit module, the JS package and the CLI are thin adapters over
+//! it.
 //!
 //! ```
-//! use gen3_cwlogs::{decode, Options};
+//! use gen3_cwlogs::{EntryKind, Options, decode};
 //!
 //! let envelope = br#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"devplanetv1",
 //!   "logStream":"revproxy-1","subscriptionFilters":["devplanetv1_subscription"],
 //!   "logEvents":[{"id":"1","timestamp":1521826474000,"message":"hello"}]}"#;
-//! let output = decode(envelope, &Options::default());
-//! assert_eq!(output.documents.len(), 1);
-//! assert!(output.documents[0].json.contains(r#""timestamp":"2018-03-23T17:34:34.000Z","message":{"log":"hello"}"#));
+//! let output = decode(envelope, &Options::default()).expect("valid options");
+//! assert_eq!(output.entries.len(), 1);
+//! assert_eq!(output.entries[0].kind, EntryKind::Document);
+//! assert!(output.entries[0].json.contains(r#""timestamp":"2018-03-23T17:34:34.000Z","message":{"log":"hello"}"#));
 //! ```
 //!
+//! | concept | module |
+//! |---|---|
+//! | input detection | `form` |
+//! | transports and record identity | `transport` |
+//! | the record walk (base64, gzip members, JSON values, envelopes) | `walk`, `emit` |
+//! | the envelope, fast and tolerant | `envelope` |
+//! | the document schema, error documents | `document`, `message` |
+//! | the alert rule and Slack payload | `alert` |
+//! | errors | `error` |
+//! | options | `options` |
+//! | output entries, sinks, counters | `output` |
+//! | event times | `time` |
+//!
 //! # Errors
-//! Nothing here returns an error or panics on bad input: a record that
-//! cannot be decoded becomes an error document (see [`ErrorKind`]) carrying
-//! its raw data, and decoding goes on with the next record.
+//! Nothing here fails or panics on bad input: a record, envelope or event
+//! that cannot be decoded becomes an error document (see [`ErrorKind`])
+//! carrying its raw data, and decoding goes on. Only options are refused
+//! ([`OptionError`]).
 #![forbid(unsafe_code)]
 
-mod decode;
+mod alert;
+mod decoder;
+mod document;
+mod emit;
 mod envelope;
+mod error;
+mod form;
 mod inflate;
 mod json;
+mod message;
 mod options;
-mod sink;
+mod output;
 #[doc(hidden)]
 pub mod stages;
+mod time;
+mod transport;
+mod walk;
+mod wit_mapping;
 
-pub use decode::{Decoder, MAX_METADATA_BYTES, decode};
-pub use inflate::crc32;
-pub use options::{Limits, MAX_JSON_DEPTH_CEILING, Options, Schema};
-pub use sink::{Alert, AlertRef, Counters, Document, DocumentRef, ErrorDocument, ErrorKind, ErrorRef, NdjsonOutput, Output, Sink};
+pub use decoder::{Decoder, decode};
+pub use document::MAX_METADATA_BYTES;
+pub use error::ErrorKind;
+pub use options::{OPTIONS, OptionError, OptionKind, OptionSpec, Options, Schema, schema_json};
+pub use output::{AlertFields, Counters, Entry, EntryKind, FnSink, NdjsonOutput, Output, OwnedEntry, Sink};
+pub use time::{MAX_EVENT_MILLIS, MIN_EVENT_MILLIS};
 
-/// JSON helpers shared with the adapters, so every host writes strings the
+/// JSON writing shared with the adapters, so every host writes strings the
 /// same way.
 pub mod write {
-    pub use crate::json::{write_iso8601_millis, write_str};
+    pub use crate::json::write_str;
+    pub use crate::time::write_iso8601_millis;
 }

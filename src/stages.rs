@@ -4,11 +4,9 @@
 //! Firehose delivery or Kinesis event, and returns a count to keep the work
 //! from being optimised away.
 
-use serde::de::DeserializeSeed;
-
-use crate::decode::decode_base64_into;
-use crate::envelope::{EnvelopeSeed, FirehoseRecord, KinesisRecord, Transport};
 use crate::inflate::inflate_member;
+use crate::transport::{DataRecord, KinesisRecord, TopLevel};
+use crate::walk::decode_base64;
 
 /// Decodes every record's base64 data; returns the bytes decoded.
 pub fn base64(payload: &[u8]) -> usize {
@@ -16,7 +14,7 @@ pub fn base64(payload: &[u8]) -> usize {
     let mut buffer = Vec::new();
     for_each_record_data(payload, |data| {
         buffer.clear();
-        if decode_base64_into(data, &mut buffer).is_ok() {
+        if decode_base64(data, &mut buffer).is_ok() {
             total += buffer.len();
         }
     });
@@ -36,9 +34,8 @@ pub fn parse_envelopes(payload: &[u8]) -> usize {
     let mut total = 0;
     for_each_inflated(payload, |inflated| {
         if let Ok(text) = std::str::from_utf8(inflated) {
-            let mut deserializer = serde_json::Deserializer::from_str(text);
-            if let Ok(envelope) = (EnvelopeSeed { max_events: usize::MAX }).deserialize(&mut deserializer) {
-                total += envelope.log_events.map_or(0, |events| events.len());
+            if let Ok(envelope) = crate::envelope::parse(text, usize::MAX) {
+                total += envelope.events_total;
             }
         }
     });
@@ -50,7 +47,7 @@ fn for_each_inflated(payload: &[u8], mut each: impl FnMut(&[u8])) {
     let (mut decoded, mut inflated) = (Vec::new(), Vec::new());
     for_each_record_data(payload, |data| {
         decoded.clear();
-        if decode_base64_into(data, &mut decoded).is_ok() && inflate_member(&decoded, &mut inflated, u64::MAX).is_ok() {
+        if decode_base64(data, &mut decoded).is_ok() && inflate_member(&decoded, &mut inflated, u64::MAX).is_ok() {
             each(&inflated);
         }
     });
@@ -58,14 +55,14 @@ fn for_each_inflated(payload: &[u8], mut each: impl FnMut(&[u8])) {
 
 fn for_each_record_data(payload: &[u8], mut each: impl FnMut(&str)) {
     let Ok(text) = std::str::from_utf8(payload) else { return };
-    let Ok(transport) = serde_json::from_str::<Transport>(text) else { return };
-    for raw in transport.kinesis_records.iter().flatten() {
+    let Ok(top) = serde_json::from_str::<TopLevel>(text) else { return };
+    for raw in top.kinesis_records.iter().flatten() {
         if let Ok(record) = serde_json::from_str::<KinesisRecord>(raw.get()) {
             each(&record.kinesis.data);
         }
     }
-    for raw in transport.firehose_records.iter().flatten() {
-        if let Ok(record) = serde_json::from_str::<FirehoseRecord>(raw.get()) {
+    for raw in top.firehose_records.iter().flatten() {
+        if let Ok(record) = serde_json::from_str::<DataRecord>(raw.get()) {
             each(&record.data);
         }
     }

@@ -1,4 +1,4 @@
-//! Fuzz target `component`: see gen3_cwlogs_tests::fuzzing::component for what it checks.
+//! Fuzz target `component`: see gen3_cwlogs_harness::fuzzing::component for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| gen3_cwlogs_tests::fuzzing::component(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gen3_cwlogs_harness::fuzzing::component(data));

@@ -1,4 +1,4 @@
-//! Fuzz target `core`: see gen3_cwlogs_tests::fuzzing::core for what it checks.
+//! Fuzz target `core`: see gen3_cwlogs_harness::fuzzing::core for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| gen3_cwlogs_tests::fuzzing::core(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gen3_cwlogs_harness::fuzzing::core(data));

@@ -1,4 +1,4 @@
-//! Fuzz target `fluent_bit`: see gen3_cwlogs_tests::fuzzing::fluent_bit for what it checks.
+//! Fuzz target `fluent_bit`: see gen3_cwlogs_harness::fuzzing::fluent_bit for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| gen3_cwlogs_tests::fuzzing::fluent_bit(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gen3_cwlogs_harness::fuzzing::fluent_bit(data));

@@ -31,11 +31,11 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use gen3_cwlogs::{AlertRef, Decoder, DocumentRef, ErrorRef, Options, Sink};
-use gen3_cwlogs_tests::fluent_bit;
-use gen3_cwlogs_vector::Pipeline;
-use gen3_cwlogs_vector::options::options_program;
-use gen3_cwlogs_vector::source::{Request, SourceConfig};
+use gen3_cwlogs::{Decoder, Entry, EntryKind, Options, Sink};
+use gen3_cwlogs_harness::fluent_bit;
+use gen3_cwlogs_vrl_twin::Pipeline;
+use gen3_cwlogs_vrl_twin::options::options_program;
+use gen3_cwlogs_vrl_twin::source::{Request, SourceConfig};
 use gen3_cwlogs_workload::{Form, Generated, Spec, generate};
 
 struct CountingAllocator;
@@ -78,15 +78,9 @@ struct CountingSink {
 }
 
 impl Sink for CountingSink {
-    fn document(&mut self, document: DocumentRef<'_>) {
-        self.documents += 1;
-        self.bytes += document.json.len() as u64;
-    }
-    fn alert(&mut self, alert: AlertRef<'_>) {
-        self.bytes += alert.slack_payload.len() as u64;
-    }
-    fn error(&mut self, error: ErrorRef<'_>) {
-        self.bytes += error.json.len() as u64;
+    fn entry(&mut self, entry: &Entry<'_>) {
+        self.documents += u64::from(entry.kind == EntryKind::Document);
+        self.bytes += entry.json.len() as u64;
     }
 }
 
@@ -142,7 +136,7 @@ fn pipeline_options() -> Options {
 /// keys the pipeline's modify filter adds (`gen3_cwlogs_*`).
 fn with_fluent_bit_options(payload: &[u8], options: &Options) -> Vec<u8> {
     let keys = format!(
-        r#"{{"gen3_cwlogs_commons":"{}","gen3_cwlogs_threshold":"{}","gen3_cwlogs_alert_streams":"{}","#,
+        r#"{{"gen3_cwlogs_commons":"{}","gen3_cwlogs_slow_threshold_secs":"{}","gen3_cwlogs_alert_streams":"{}","#,
         options.commons.as_deref().unwrap_or_default(),
         options.slow_threshold_secs.unwrap_or_default(),
         options.alert_streams.join(","),
@@ -200,7 +194,7 @@ fn main() {
     );
 
     // (a) the native core, reusing one decoder.
-    let decoder = RefCell::new(Decoder::new(options.clone()));
+    let decoder = RefCell::new(Decoder::new(options.clone()).expect("valid options"));
     let native = Engine::new("native core", &inputs, |payload| {
         let mut sink = CountingSink::default();
         decoder.borrow_mut().decode(payload, &mut sink);
@@ -210,8 +204,8 @@ fn main() {
     // `gen3_cwlogs::decode` returns and what the component hands its host).
     let native_kept = Engine::new("native core, output kept", &inputs, |payload| {
         let mut output = gen3_cwlogs::Output::default();
-        decoder.borrow_mut().decode(payload, &mut output);
-        output.documents.len() as u64
+        output.counters = decoder.borrow_mut().decode(payload, &mut output);
+        output.counters.documents
     });
 
     // Only the engines asked for are set up: `--only` runs (under perf or
@@ -227,16 +221,14 @@ fn main() {
         let engine = wasmtime::Engine::new(&config).expect("engine");
         let component = match &component_file {
             Some(path) => wasmtime::component::Component::from_file(&engine, path).expect("compile the component file"),
-            None => gen3_cwlogs_wasmtime::compile(&engine).expect("compile the component"),
+            None => gen3_cwlogs_wasmtime::compile(&engine, gen3_cwlogs_wasmtime::COMPONENT_WASM).expect("compile the component"),
         };
         RefCell::new(gen3_cwlogs_wasmtime::ComponentDecoder::new(&engine, &component).expect("instantiate"))
     });
     // (c) the Fluent Bit module, options in the record as the pipeline sets them.
     let fluent_bit = all.then(|| {
-        let records: Vec<Generated> = inputs
-            .iter()
-            .map(|input| Generated { payload: with_fluent_bit_options(&input.payload, &options), ..input.clone() })
-            .collect();
+        let records: Vec<Generated> =
+            inputs.iter().map(|input| Generated { payload: with_fluent_bit_options(&input.payload, &options), ..input.clone() }).collect();
         (RefCell::new(fluent_bit::host()), records)
     });
     // (d) the VRL twin, behind Vector's Firehose source.
@@ -258,7 +250,7 @@ fn main() {
     if let Some(component) = &component {
         engines.push(
             Engine::new("component (wasmtime)", &inputs, |payload| {
-                component.borrow_mut().decode(payload, &options).expect("no trap").documents.len() as u64
+                component.borrow_mut().decode(payload, &options).expect("no trap").counters.documents
             })
             .with_linear_memory(|| component.borrow().linear_memory_bytes()),
         );
@@ -293,7 +285,9 @@ fn main() {
             twin.borrow_mut()
                 .deliver_with(&request, |_, event| {
                     // What a `route` transform reads.
-                    if event.value.as_object().and_then(|object| object.get("_cwlogs_kind")).and_then(|kind| kind.as_str()).as_deref() == Some("document") {
+                    if event.value.as_object().and_then(|object| object.get("_cwlogs_kind")).and_then(|kind| kind.as_str()).as_deref()
+                        == Some("document")
+                    {
                         documents += 1;
                     }
                 })
@@ -380,7 +374,11 @@ fn main() {
     println!("| stage | seconds | share | MB/s alone |");
     println!("|---|---|---|---|");
     for (name, seconds) in stages {
-        println!("| {name} | {seconds:.3} | {:.0}% | {:.0} |", 100.0 * seconds / native_seconds, decompressed as f64 / 1e6 / seconds.max(1e-9));
+        println!(
+            "| {name} | {seconds:.3} | {:.0}% | {:.0} |",
+            100.0 * seconds / native_seconds,
+            decompressed as f64 / 1e6 / seconds.max(1e-9)
+        );
     }
 }
 
@@ -391,13 +389,19 @@ fn main() {
 fn fluent_bit_memory(records: u64, options: &Options) {
     let mut inputs: Vec<Vec<u8>> = (0..32u64)
         .map(|seed| {
-            let spec = Spec { form: Form::Firehose, records: 1, events_per_record: 1 + (seed as usize * 7) % 40, seed: seed + 1, ..Spec::default() };
+            let spec = Spec {
+                form: Form::Firehose,
+                records: 1,
+                events_per_record: 1 + (seed as usize * 7) % 40,
+                seed: seed + 1,
+                ..Spec::default()
+            };
             with_fluent_bit_options(&generate(&spec).payload, options)
         })
         .collect();
     // Every shared fixture but the gzip bomb (bad-records: 16 MiB inflated
     // per call would make a million calls take hours; the CI test runs it).
-    inputs.extend(gen3_cwlogs_tests::fixtures().into_iter().filter(|fixture| fixture.name != "bad-records").map(|fixture| fixture.input));
+    inputs.extend(gen3_cwlogs_harness::fixtures().into_iter().filter(|fixture| fixture.name != "bad-records").map(|fixture| fixture.input));
     let mut host = fluent_bit::host();
     let warm_up = (inputs.len() as u64 * 4).min(records);
     let mut after_warm_up = 0;
@@ -428,6 +432,8 @@ fn fluent_bit_memory(records: u64, options: &Options) {
 
 fn usage(problem: &str) -> ! {
     eprintln!("gen3-cwlogs-bench: {problem}");
-    eprintln!("usage: gen3-cwlogs-bench [--payloads N] [--records N] [--events-per-record N] [--form firehose|kinesis|s3-archive] [--rounds N] [--only native|component] [--component FILE] [--fluent-bit-records N]");
+    eprintln!(
+        "usage: gen3-cwlogs-bench [--payloads N] [--records N] [--events-per-record N] [--form firehose|kinesis|s3-archive] [--rounds N] [--only native|component] [--component FILE] [--fluent-bit-records N]"
+    );
     std::process::exit(2);
 }

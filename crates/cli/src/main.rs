@@ -1,198 +1,232 @@
 //! `gen3-cwlogs`: decodes CloudWatch Logs subscription payloads into NDJSON.
 //!
 //! By default every payload runs through the embedded WebAssembly component
-//! in wasmtime, exactly what other hosts load; `--native` runs the same core
-//! compiled for this machine, to compare.
+//! in wasmtime, exactly what other hosts load (compiled once and cached on
+//! disk, see `cache`); `--native` runs the same core compiled for this
+//! machine. The decoder's options are the core's (`gen3_cwlogs::OPTIONS`),
+//! as `--kebab-case` flags validated by the core.
 
-use std::io::{BufWriter, Read, Write};
+mod cache;
+mod inputs;
+
+use std::io::{BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use gen3_cwlogs::{Counters, Options, Output, Schema};
+use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser};
+use gen3_cwlogs::{Counters, Entry, EntryKind, OPTIONS, Options, Sink};
 
-const USAGE: &str = "\
-usage: gen3-cwlogs [OPTIONS] [FILE ...]
+const EXIT_CODES: &str = "\
+Exit status:
+  0  every payload decoded, no error documents
+  1  some input became error documents (all of it was decoded or kept)
+  2  usage error
+  3  some input could not be read (every other input was decoded)
+  4  the decoder failed (a bug: please report it)";
 
-Decodes each FILE (or stdin, or `-`) as one payload: a Lambda-style Kinesis
-event, a Firehose HTTP-endpoint delivery, an S3 archive (concatenated gzip
-members or envelopes), or one record's data (base64, gzip or JSON). Prints
-one JSON line per document, then `{\"alert\": ...}` lines, then error
-documents (they have an `error` key). A summary goes to stderr.
-
-options:
-  --commons NAME              commons name (default: each event's log group)
-  --threshold SECONDS         slow-response alert threshold (default: no alerts)
-  --alert-streams A,B,...     streams checked for slow responses, by substring
-                              (default: all; `gen3` = revproxy,sheepdog,peregrine)
-  --schema gen3|cloudwatch    document schema (default: gen3)
-  --max-decompressed-bytes N  per gzip member (default: 16777216)
-  --max-events-per-record N   (default: 50000)
-  --max-json-depth N          (default: 64, at most 120)
-  --native                    run the native core instead of the wasm component
-  --quiet                     print no documents, only the summary
-  -h, --help                  this text
-";
-
-struct Args {
-    options: Options,
-    native: bool,
-    quiet: bool,
+/// Decodes each input as one payload: a Lambda-style Kinesis event, a
+/// Firehose delivery, a Lambda's CloudWatch Logs event, an S3 archive
+/// (concatenated gzip members or envelopes) or one record's data (base64,
+/// gzip or JSON). Prints one JSON line per entry, in input order: documents,
+/// `{"alert": ...}` lines after their document, error documents (they have
+/// an `error` key). Errors and a JSON summary go to stderr.
+#[derive(Parser)]
+#[command(name = "gen3-cwlogs", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Files, directories (every file under them), glob patterns, or `-`
+    /// for stdin. None: stdin.
     inputs: Vec<String>,
+    /// Run the core compiled for this machine instead of the component.
+    #[arg(long)]
+    native: bool,
+    /// Print no entries, only the summary.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Compile the component afresh instead of using (and filling) the cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Write the embedded component to FILE (for other component hosts) and exit.
+    #[arg(long, value_name = "FILE")]
+    export_component: Option<String>,
 }
 
-fn parse_args() -> Result<Args, String> {
+/// One flag per core option, validated by the core.
+fn option_args() -> Vec<Arg> {
+    OPTIONS
+        .iter()
+        .map(|spec| {
+            let name = spec.name;
+            let default = spec.default.map_or_else(String::new, |default| format!(" [default: {default}]"));
+            Arg::new(name)
+                .value_name(name.to_uppercase())
+                .long(name.replace('_', "-"))
+                .help(format!("{}{default}", spec.doc))
+                .value_parser(move |text: &str| Options::default().set(name, text).map(|()| text.to_owned()).map_err(|error| error.reason))
+        })
+        .collect()
+}
+
+fn options_from(matches: &ArgMatches) -> Options {
     let mut options = Options::default();
-    let mut native = false;
-    let mut quiet = false;
-    let mut inputs = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "-h" | "--help" => return Err(String::new()),
-            "--commons" => options.commons = Some(value("--commons")?),
-            "--threshold" => {
-                let text = value("--threshold")?;
-                let seconds = text.parse::<f64>().map_err(|_| format!("--threshold: not a number: {text}"))?;
-                options.slow_threshold_secs = Some(seconds);
-            }
-            "--alert-streams" => {
-                let text = value("--alert-streams")?;
-                options.alert_streams = if text == "gen3" {
-                    Options::GEN3_ALERT_STREAMS.iter().map(|s| s.to_string()).collect()
-                } else {
-                    text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
-                };
-            }
-            "--schema" => {
-                let text = value("--schema")?;
-                options.schema = Schema::from_name(&text).ok_or_else(|| format!("--schema: unknown schema {text}"))?;
-            }
-            "--max-decompressed-bytes" => {
-                options.limits.max_decompressed_bytes = parse_number(&arg, &value(&arg)?)?
-            }
-            "--max-events-per-record" => options.limits.max_events_per_record = parse_number(&arg, &value(&arg)?)?,
-            "--max-json-depth" => options.limits.max_json_depth = parse_number(&arg, &value(&arg)?)?,
-            "--native" => native = true,
-            "--quiet" => quiet = true,
-            _ if arg.starts_with("--") => return Err(format!("unknown option {arg}")),
-            _ => inputs.push(arg),
+    for spec in &OPTIONS {
+        if let Some(text) = matches.get_one::<String>(spec.name) {
+            // Each value passed its own check; set them in order.
+            options.set(spec.name, text).expect("validated by the flag's parser");
         }
     }
-    if inputs.is_empty() {
-        inputs.push("-".to_owned());
-    }
-    Ok(Args { options, native, quiet, inputs })
+    options
 }
 
-fn parse_number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, String> {
-    text.parse().map_err(|_| format!("{name}: not a valid number: {text}"))
+fn main() -> ExitCode {
+    let matches = Cli::command().args(option_args()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    let options = options_from(&matches);
+    if let Err(error) = options.validate() {
+        eprintln!("gen3-cwlogs: --{}: {}", error.option.replace('_', "-"), error.reason);
+        return ExitCode::from(2);
+    }
+    if let Some(path) = &cli.export_component {
+        return match std::fs::write(path, gen3_cwlogs_wasmtime::COMPONENT_WASM) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("gen3-cwlogs: writing {path}: {error}");
+                ExitCode::from(3)
+            }
+        };
+    }
+    match run(&cli, &options) {
+        Ok(status) => ExitCode::from(status),
+        Err(message) => {
+            eprintln!("gen3-cwlogs: {message}");
+            ExitCode::from(4)
+        }
+    }
 }
 
 /// The two ways to run the decoder.
 enum Engine {
-    Native(gen3_cwlogs::Decoder),
+    Native(Box<gen3_cwlogs::Decoder>),
     Component(Box<gen3_cwlogs_wasmtime::ComponentDecoder>),
 }
 
-impl Engine {
-    fn name(&self) -> &'static str {
-        match self {
-            Engine::Native(_) => "native",
-            Engine::Component(_) => "component",
-        }
-    }
+/// Writes entries to stdout as they come and names errors on stderr.
+struct Printer<'a, W: Write> {
+    out: W,
+    quiet: bool,
+    path: &'a str,
+    failed: Option<std::io::Error>,
+    progress: Option<&'a indicatif::ProgressBar>,
+    offset: u64,
+}
 
-    fn decode(&mut self, payload: &[u8], options: &Options) -> Result<Output, String> {
-        match self {
-            Engine::Native(decoder) => {
-                let mut output = Output::default();
-                output.counters = decoder.decode(payload, &mut output);
-                Ok(output)
+impl<W: Write> Sink for Printer<'_, W> {
+    fn entry(&mut self, entry: &Entry<'_>) {
+        if let (EntryKind::Error, Some((kind, reason))) = (entry.kind, entry.error) {
+            let line = format!("gen3-cwlogs: {}: {}: {reason}", self.path, kind.name());
+            match self.progress {
+                Some(bar) => bar.suspend(|| eprintln!("{line}")),
+                None => eprintln!("{line}"),
             }
-            Engine::Component(decoder) => {
-                decoder.decode(payload, options).map_err(|error| format!("the component trapped: {error:?}"))
+        }
+        if !self.quiet && self.failed.is_none() {
+            if let Err(error) = self.out.write_all(entry.json.as_bytes()).and_then(|()| self.out.write_all(b"\n")) {
+                self.failed = Some(error);
             }
         }
     }
-}
 
-fn read_input(path: &str) -> Result<Vec<u8>, String> {
-    if path == "-" {
-        let mut payload = Vec::new();
-        std::io::stdin().read_to_end(&mut payload).map_err(|error| format!("reading stdin: {error}"))?;
-        Ok(payload)
-    } else {
-        std::fs::read(path).map_err(|error| format!("reading {path}: {error}"))
-    }
-}
-
-fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) if message.is_empty() => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("gen3-cwlogs: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("gen3-cwlogs: {message}");
-            ExitCode::FAILURE
+    fn progress(&mut self, consumed: u64) {
+        if let Some(bar) = self.progress {
+            bar.set_position(self.offset + consumed);
         }
     }
 }
 
-fn run(args: &Args) -> Result<(), String> {
+fn run(cli: &Cli, options: &Options) -> Result<u8, String> {
     let started = Instant::now();
-    let mut engine = if args.native {
-        Engine::Native(gen3_cwlogs::Decoder::new(args.options.clone()))
+    let mut engine = if cli.native {
+        Engine::Native(Box::new(gen3_cwlogs::Decoder::new(options.clone()).map_err(|error| error.to_string())?))
     } else {
         let engine = wasmtime::Engine::default();
-        let component = gen3_cwlogs_wasmtime::compile(&engine).map_err(|error| format!("compiling the component: {error:?}"))?;
+        let component = cache::component(&engine, !cli.no_cache)?;
         let decoder = gen3_cwlogs_wasmtime::ComponentDecoder::new(&engine, &component)
             .map_err(|error| format!("instantiating the component: {error:?}"))?;
         Engine::Component(Box::new(decoder))
     };
     let startup = started.elapsed();
 
+    let (inputs, mut unreadable) = inputs::expand(&cli.inputs);
+    let total_bytes: u64 = inputs.iter().map(|input| input.size).sum();
+    let progress = (std::io::stderr().is_terminal() && total_bytes > 4 << 20).then(|| inputs::progress_bar(total_bytes));
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut totals = Counters::default();
     let mut decode_secs = 0.0;
-    for path in &args.inputs {
-        let payload = read_input(path)?;
+    let mut offset = 0;
+    for input in &inputs {
+        let payload = match input.read() {
+            Ok(payload) => payload,
+            Err(message) => {
+                eprintln!("gen3-cwlogs: {message}");
+                unreadable += 1;
+                continue;
+            }
+        };
         let decode_started = Instant::now();
-        let output = engine.decode(&payload, &args.options)?;
+        let mut printer = Printer { out: &mut out, quiet: cli.quiet, path: &input.name, failed: None, progress: progress.as_ref(), offset };
+        let counters = match &mut engine {
+            Engine::Native(decoder) => decoder.decode(&payload, &mut printer),
+            Engine::Component(decoder) => {
+                let output = decoder.decode(&payload, options).map_err(|error| error.to_string())?;
+                output.entries.iter().for_each(|entry| printer.entry(&owned_entry(entry)));
+                output.counters
+            }
+        };
         decode_secs += decode_started.elapsed().as_secs_f64();
-        totals.add(&output.counters);
-        for error in &output.errors {
-            eprintln!("gen3-cwlogs: {path}: {}: {}", error.kind.name(), error.reason);
+        if let Some(error) = printer.failed {
+            return Err(format!("writing stdout: {error}"));
         }
-        if !args.quiet {
-            out.write_all(output.to_ndjson().as_bytes()).map_err(|error| format!("writing stdout: {error}"))?;
+        offset += input.size;
+        if let Some(bar) = &progress {
+            bar.set_position(offset);
         }
+        totals.add(&counters);
     }
     out.flush().map_err(|error| format!("writing stdout: {error}"))?;
-
-    let mut summary = String::from("{\"engine\":\"");
-    summary.push_str(engine.name());
-    summary.push_str("\",\"counters\":");
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let mut summary = format!(
+        "{{\"engine\":\"{}\",\"inputs\":{},\"unreadable\":{unreadable},\"counters\":",
+        if cli.native { "native" } else { "component" },
+        inputs.len()
+    );
     totals.write_json(&mut summary);
-    let megabytes = totals.decompressed_bytes as f64 / 1e6;
     summary.push_str(&format!(
         ",\"startup_secs\":{:.3},\"decode_secs\":{:.3},\"events_per_sec\":{:.0},\"decompressed_mb_per_sec\":{:.1}}}",
         startup.as_secs_f64(),
         decode_secs,
         totals.events as f64 / decode_secs.max(1e-9),
-        megabytes / decode_secs.max(1e-9)
+        totals.decompressed_bytes as f64 / 1e6 / decode_secs.max(1e-9)
     ));
     eprintln!("{summary}");
-    Ok(())
+    Ok(if unreadable > 0 {
+        3
+    } else if totals.errors > 0 {
+        1
+    } else {
+        0
+    })
 }
 
+fn owned_entry(entry: &gen3_cwlogs::OwnedEntry) -> Entry<'_> {
+    Entry {
+        kind: entry.kind,
+        id: &entry.id,
+        commons: entry.commons.as_deref(),
+        time_ms: entry.time_ms,
+        error: entry.error.as_ref().map(|(kind, reason)| (*kind, reason.as_str())),
+        alert: None,
+        json: &entry.json,
+    }
+}

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use base64::Engine as _;
 use wasm_bindgen_cli_support::Bindgen;
 
-const ADAPTER_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gen3_cwlogs_js.wasm"));
+const ADAPTER_WASM: &[u8] = gen3_cwlogs_artifacts::JS;
 /// File stem of wasm-bindgen's output in both targets.
 const STEM: &str = "gen3_cwlogs";
 
@@ -91,7 +91,12 @@ fn build(out_dir: &Path) -> Result<(), String> {
 
 fn bindgen(dir: &Path, target: impl FnOnce(&mut Bindgen) -> Result<(), String>) -> Result<(), String> {
     let mut bindgen = Bindgen::new();
-    bindgen.input_bytes(STEM, ADAPTER_WASM.to_vec()).out_name(STEM).typescript(false).remove_name_section(true).remove_producers_section(true);
+    bindgen
+        .input_bytes(STEM, ADAPTER_WASM.to_vec())
+        .out_name(STEM)
+        .typescript(false)
+        .remove_name_section(true)
+        .remove_producers_section(true);
     target(&mut bindgen).map_err(|e| format!("wasm-bindgen target: {e}"))?;
     std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     bindgen.generate(dir).map_err(|e| format!("wasm-bindgen into {}: {e:#}", dir.display()))

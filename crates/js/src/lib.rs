@@ -1,22 +1,25 @@
 //! The decoder for JavaScript, through wasm-bindgen: `decode(input,
-//! options)` returns plain objects. `gen3-cwlogs-js-build` turns this crate
-//! into the npm package (Node CommonJS and ESM, browsers, TypeScript types)
-//! and the self-contained decoder page.
+//! options)` returns the core's entries as plain objects. `gen3-cwlogs-js-build`
+//! turns this crate into the npm package (Node CommonJS and ESM, browsers,
+//! TypeScript types) and the self-contained decoder page.
 //!
-//! The result is built as one JSON text and parsed once by the JS engine:
-//! documents are JSON text already, and one `JSON.parse` is far cheaper
-//! than building objects field by field across the wasm boundary.
+//! Options are the core's, spelt in camelCase (`maxJsonDepth`). The result
+//! is built as one JSON text and parsed once by the JS engine: entries are
+//! JSON text already, and one `JSON.parse` is far cheaper than building
+//! objects field by field across the wasm boundary. This file's one
+//! error-mapping site is [`type_error`].
 
 use std::cell::RefCell;
+use std::fmt::Write as _;
 
-use gen3_cwlogs::{Decoder, Limits, Options, Output, Schema};
-use js_sys::{ArrayBuffer, JSON, Reflect, Uint8Array};
-use serde::Deserialize;
+use gen3_cwlogs::write::write_str;
+use gen3_cwlogs::{Decoder, EntryKind, OPTIONS, OptionError, Options, Output};
+use js_sys::{Array, ArrayBuffer, JSON, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 thread_local! {
     /// One decoder per module instance, so its buffers are reused across calls.
-    static DECODER: RefCell<Decoder> = RefCell::new(Decoder::new(Options::default()));
+    static DECODER: RefCell<Decoder> = RefCell::new(Decoder::default());
 }
 
 /// Decodes a payload in any form the core accepts (Kinesis or Lambda event
@@ -25,32 +28,38 @@ thread_local! {
 /// `ArrayBuffer`; `options` an object described in `index.d.ts`.
 ///
 /// # Errors
-/// Throws a `TypeError` for an input of another type or options it cannot
-/// read; a payload that cannot be decoded is never an error: it becomes
+/// Throws a `TypeError` for an input of another type or options the core
+/// refuses; a payload that cannot be decoded is never an error: it becomes
 /// error documents.
 #[wasm_bindgen(skip_typescript)]
 pub fn decode(input: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let payload = payload_bytes(&input)?;
     let options = options_from_js(&options)?;
     let mut output = Output::default();
-    DECODER.with_borrow_mut(|decoder| {
-        decoder.set_options(options);
-        output.counters = decoder.decode(&payload, &mut output);
-    });
+    DECODER
+        .with_borrow_mut(|decoder| {
+            decoder.set_options(options)?;
+            output.counters = decoder.decode(&payload, &mut output);
+            Ok::<(), OptionError>(())
+        })
+        .map_err(|error| type_error(&option_message(&error)))?;
     let result = JSON::parse(&result_json(&output)).map_err(|_| type_error("the decoder wrote invalid JSON (a bug)"))?;
     Reflect::set(&result, &"ndjson".into(), &output.to_ndjson().into())?;
     Ok(result)
 }
 
-/// The limits used when `options.limits` leaves one out.
-#[wasm_bindgen(js_name = defaultLimits, skip_typescript)]
-pub fn default_limits() -> JsValue {
-    let limits = Limits::default();
+/// Every option at its default, camelCase keys (unset options are absent).
+#[wasm_bindgen(js_name = defaultOptions, skip_typescript)]
+pub fn default_options() -> JsValue {
+    let defaults = Options::default();
     let text = format!(
-        r#"{{"maxDecompressedBytes":{},"maxEventsPerRecord":{},"maxJsonDepth":{}}}"#,
-        limits.max_decompressed_bytes, limits.max_events_per_record, limits.max_json_depth
+        r#"{{"schema":"{}","maxDecompressedBytes":{},"maxEventsPerRecord":{},"maxJsonDepth":{},"alertStreams":[]}}"#,
+        defaults.schema.name(),
+        defaults.max_decompressed_bytes,
+        defaults.max_events_per_record,
+        defaults.max_json_depth
     );
-    JSON::parse(&text).expect("constant JSON")
+    JSON::parse(&text).unwrap_or(JsValue::UNDEFINED)
 }
 
 fn payload_bytes(input: &JsValue) -> Result<Vec<u8>, JsValue> {
@@ -65,90 +74,125 @@ fn payload_bytes(input: &JsValue) -> Result<Vec<u8>, JsValue> {
     }
 }
 
-/// `options` as JS hands it over; unknown keys are refused so a misspelt
-/// option is an error, not a silent default.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct JsOptions {
-    commons: Option<String>,
-    slow_threshold_secs: Option<f64>,
-    alert_streams: Option<Vec<String>>,
-    schema: Option<String>,
-    limits: Option<JsLimits>,
+/// `maxJsonDepth` -> `max_json_depth`.
+fn snake_case(name: &str) -> String {
+    name.chars().flat_map(|c| if c.is_ascii_uppercase() { vec!['_', c.to_ascii_lowercase()] } else { vec![c] }).collect()
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct JsLimits {
-    max_decompressed_bytes: Option<u64>,
-    max_events_per_record: Option<u32>,
-    max_json_depth: Option<u32>,
+/// `max_json_depth` -> `maxJsonDepth`.
+fn camel_case(name: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in name.chars() {
+        match (c, upper) {
+            ('_', _) => upper = true,
+            (c, true) => {
+                out.push(c.to_ascii_uppercase());
+                upper = false;
+            }
+            (c, false) => out.push(c),
+        }
+    }
+    out
 }
 
+/// The options object, each value set by its core name in its text form,
+/// so the core validates it; a misspelt key is refused, not ignored.
 fn options_from_js(options: &JsValue) -> Result<Options, JsValue> {
+    let mut parsed = Options::default();
     if options.is_undefined() || options.is_null() {
-        return Ok(Options::default());
+        return Ok(parsed);
     }
-    if !options.is_object() {
-        return Err(type_error("decode(input, options): options must be an object"));
+    let object = options
+        .dyn_ref::<Object>()
+        .filter(|_| !Array::is_array(options))
+        .ok_or_else(|| type_error("decode(input, options): options must be an object"))?;
+    for pair in Object::entries(object).iter() {
+        let pair = Array::from(&pair);
+        let key = pair.get(0).as_string().unwrap_or_default();
+        let value = pair.get(1);
+        let name = snake_case(&key);
+        let text = if value.is_undefined() || value.is_null() {
+            continue;
+        } else if let Some(text) = value.as_string() {
+            text
+        } else if let Some(number) = value.as_f64() {
+            if !number.is_finite() {
+                return Err(type_error(&format!("options.{key} must be a finite number")));
+            }
+            number.to_string()
+        } else if Array::is_array(&value) && name == "alert_streams" {
+            let parts: Option<Vec<String>> = Array::from(&value).iter().map(|part| part.as_string()).collect();
+            let parts = parts.ok_or_else(|| type_error(&format!("options.{key} must be an array of strings")))?;
+            if parts.iter().any(|part| part.contains(',')) {
+                return Err(type_error(&format!("options.{key}: a stream substring cannot hold a comma")));
+            }
+            if parts.is_empty() {
+                parsed.alert_streams.clear();
+                continue;
+            }
+            parts.join(",")
+        } else {
+            return Err(type_error(&format!("options.{key} must be a string or a number")));
+        };
+        if !OPTIONS.iter().any(|spec| spec.name == name) {
+            let known: Vec<String> = OPTIONS.iter().map(|spec| camel_case(spec.name)).collect();
+            return Err(type_error(&format!("options.{key} is not an option (known: {})", known.join(", "))));
+        }
+        parsed.set(&name, &text).map_err(|error| type_error(&option_message(&error)))?;
     }
-    let text: String = JSON::stringify(options).map_err(|_| type_error("options cannot be written as JSON"))?.into();
-    let js: JsOptions = serde_json::from_str(&text).map_err(|error| type_error(&format!("options: {error}")))?;
-    let schema = match js.schema.as_deref() {
-        None => Schema::default(),
-        Some(name) => Schema::from_name(name)
-            .ok_or_else(|| type_error(&format!("options.schema: unknown schema {name:?} (gen3 or cloudwatch)")))?,
-    };
-    if js.slow_threshold_secs.is_some_and(|secs| !secs.is_finite()) {
-        return Err(type_error("options.slowThresholdSecs must be a finite number"));
-    }
-    let defaults = Limits::default();
-    let limits = js.limits.unwrap_or_default();
-    Ok(Options {
-        commons: js.commons.filter(|name| !name.is_empty()),
-        slow_threshold_secs: js.slow_threshold_secs,
-        alert_streams: js.alert_streams.unwrap_or_default(),
-        schema,
-        limits: Limits {
-            max_decompressed_bytes: limits.max_decompressed_bytes.unwrap_or(defaults.max_decompressed_bytes),
-            max_events_per_record: limits.max_events_per_record.unwrap_or(defaults.max_events_per_record),
-            max_json_depth: limits.max_json_depth.unwrap_or(defaults.max_json_depth),
-        },
-        embedded_options: false,
-    })
+    Ok(parsed)
 }
 
-/// `{"documents":[...],"alerts":[...],"errors":[...],"counters":{...}}`,
-/// each item the very JSON text the core wrote.
+fn option_message(error: &OptionError) -> String {
+    format!("options.{}: {}", camel_case(&error.option), error.reason)
+}
+
+/// `{"entries":[{"kind","id","commons","timeMs","error","record"}...],"counters":{...}}`,
+/// each record the very JSON text the core wrote (an alert's, the object
+/// inside its `{"alert": ...}` line).
 fn result_json(output: &Output) -> String {
-    let mut out = String::with_capacity(output.documents.iter().map(|document| document.json.len() + 1).sum::<usize>() + 256);
-    out.push_str("{\"documents\":[");
-    join(&mut out, &output.documents, |out, document| out.push_str(&document.json));
-    out.push_str("],\"alerts\":[");
-    join(&mut out, &output.alerts, |out, alert| {
-        // The core writes an alert line as `{"alert":{...}}`; the array
-        // holds the inner object.
-        let mut line = String::new();
-        alert.as_ref().write_json(&mut line);
-        out.push_str(&line["{\"alert\":".len()..line.len() - 1]);
-    });
-    out.push_str("],\"errors\":[");
-    join(&mut out, &output.errors, |out, error| out.push_str(&error.json));
+    let mut out = String::with_capacity(output.entries.iter().map(|entry| entry.json.len() + 128).sum::<usize>() + 256);
+    out.push_str("{\"entries\":[");
+    for (index, entry) in output.entries.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{{\"kind\":\"{}\",\"id\":", entry.kind.name());
+        write_str(&mut out, &entry.id);
+        out.push_str(",\"commons\":");
+        match &entry.commons {
+            Some(commons) => write_str(&mut out, commons),
+            None => out.push_str("null"),
+        }
+        match entry.time_ms {
+            Some(millis) => {
+                let _ = write!(out, ",\"timeMs\":{millis}");
+            }
+            None => out.push_str(",\"timeMs\":null"),
+        }
+        match &entry.error {
+            Some((kind, reason)) => {
+                let _ = write!(out, ",\"error\":{{\"kind\":\"{}\",\"reason\":", kind.name());
+                write_str(&mut out, reason);
+                out.push('}');
+            }
+            None => out.push_str(",\"error\":null"),
+        }
+        out.push_str(",\"record\":");
+        match entry.kind {
+            EntryKind::Alert => out.push_str(&entry.json["{\"alert\":".len()..entry.json.len() - 1]),
+            _ => out.push_str(&entry.json),
+        }
+        out.push('}');
+    }
     out.push_str("],\"counters\":");
     output.counters.write_json(&mut out);
     out.push('}');
     out
 }
 
-fn join<T>(out: &mut String, items: &[T], mut write: impl FnMut(&mut String, &T)) {
-    for (index, item) in items.iter().enumerate() {
-        if index > 0 {
-            out.push(',');
-        }
-        write(out, item);
-    }
-}
-
+/// Every failure a JS caller sees.
 fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()
 }

@@ -1,8 +1,10 @@
-//! The decoder component, embedded, and the glue to run it in wasmtime.
+//! Runs the decoder component in wasmtime, as any component host would:
+//! used by the CLI, the test harness and the benchmark.
 //!
 //! The component is linked against an empty [`Linker`]: instantiation would
 //! fail if it imported anything, so every run proves it needs no host
-//! capability.
+//! capability. The types are mapped by the core's `wit_conversions!`; this
+//! file's one error-mapping site is [`Error`].
 
 use gen3_cwlogs as core;
 use wasmtime::component::{Component, Linker};
@@ -15,16 +17,44 @@ wasmtime::component::bindgen!({
 
 use exports::gen3::cwlogs::decoder as wit;
 
-/// The component users load: `wasm32-unknown-unknown` core module wrapped by
-/// `wit-component`, built by this crate's build script.
-pub const COMPONENT_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gen3_cwlogs.component.wasm"));
+gen3_cwlogs::wit_conversions!(exports::gen3::cwlogs::decoder);
 
-/// Compiles the embedded component.
+/// The component users load (see `gen3-cwlogs-artifacts`).
+pub const COMPONENT_WASM: &[u8] = gen3_cwlogs_artifacts::COMPONENT;
+
+/// Why a call gave no output.
+#[derive(Debug)]
+pub enum Error {
+    /// The component refused the options.
+    Options(core::OptionError),
+    /// The component trapped or could not be run: a bug, since the core
+    /// never panics.
+    Wasm(wasmtime::Error),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Options(error) => write!(f, "option {error}"),
+            Error::Wasm(error) => write!(f, "the component failed: {error:?}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<wasmtime::Error> for Error {
+    fn from(error: wasmtime::Error) -> Self {
+        Error::Wasm(error)
+    }
+}
+
+/// Compiles a component (the embedded one: [`COMPONENT_WASM`]).
 ///
 /// # Errors
 /// When wasmtime rejects the component.
-pub fn compile(engine: &Engine) -> wasmtime::Result<Component> {
-    Component::new(engine, COMPONENT_WASM)
+pub fn compile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Component> {
+    Component::new(engine, wasm)
 }
 
 /// One instance of the component with its own store; calls reuse it, as a
@@ -70,17 +100,12 @@ impl ComponentDecoder {
         Ok(ComponentDecoder { store, bindings })
     }
 
-    /// The component's default limits.
+    /// The component's default options.
     ///
     /// # Errors
     /// When the call traps.
-    pub fn default_limits(&mut self) -> wasmtime::Result<core::Limits> {
-        let limits = self.bindings.gen3_cwlogs_decoder().call_default_limits(&mut self.store)?;
-        Ok(core::Limits {
-            max_decompressed_bytes: limits.max_decompressed_bytes,
-            max_events_per_record: limits.max_events_per_record,
-            max_json_depth: limits.max_json_depth,
-        })
+    pub fn default_options(&mut self) -> Result<core::Options, Error> {
+        Ok(self.bindings.gen3_cwlogs_decoder().call_default_options(&mut self.store)?.into())
     }
 
     /// The instance's linear memory size in bytes (its peak: wasm memories
@@ -92,115 +117,22 @@ impl ComponentDecoder {
     /// Decodes `payload` in the component.
     ///
     /// # Errors
-    /// When the call traps (the core never panics, so this is a bug).
-    pub fn decode(&mut self, payload: &[u8], options: &core::Options) -> wasmtime::Result<core::Output> {
-        let options = options_to_wit(options);
+    /// Refused options, or a trap (a bug).
+    pub fn decode(&mut self, payload: &[u8], options: &core::Options) -> Result<core::Output, Error> {
+        let options = wit::Options::from(options);
         let output = self.bindings.gen3_cwlogs_decoder().call_decode(&mut self.store, payload, &options)?;
-        Ok(output_from_wit(output))
+        output.map(Into::into).map_err(|error| Error::Options(error.into()))
     }
 
     /// Decodes `payload` in the component, the output as NDJSON text
     /// (`decode-ndjson`): three strings to lift instead of a record per
-    /// document.
+    /// entry.
     ///
     /// # Errors
-    /// When the call traps (the core never panics, so this is a bug).
-    pub fn decode_ndjson(&mut self, payload: &[u8], options: &core::Options) -> wasmtime::Result<core::NdjsonOutput> {
-        let options = options_to_wit(options);
+    /// Refused options, or a trap (a bug).
+    pub fn decode_ndjson(&mut self, payload: &[u8], options: &core::Options) -> Result<core::NdjsonOutput, Error> {
+        let options = wit::Options::from(options);
         let output = self.bindings.gen3_cwlogs_decoder().call_decode_ndjson(&mut self.store, payload, &options)?;
-        Ok(core::NdjsonOutput {
-            documents: output.documents,
-            alerts: output.alerts,
-            errors: output.errors,
-            counters: counters_from_wit(output.counters),
-        })
-    }
-}
-
-fn options_to_wit(options: &core::Options) -> wit::Options {
-    wit::Options {
-        commons: options.commons.clone(),
-        slow_threshold_secs: options.slow_threshold_secs,
-        alert_streams: options.alert_streams.clone(),
-        schema: match options.schema {
-            core::Schema::Gen3 => wit::Schema::Gen3,
-            core::Schema::Cloudwatch => wit::Schema::Cloudwatch,
-        },
-        limits: Some(wit::Limits {
-            max_decompressed_bytes: options.limits.max_decompressed_bytes,
-            max_events_per_record: options.limits.max_events_per_record,
-            max_json_depth: options.limits.max_json_depth,
-        }),
-    }
-}
-
-fn output_from_wit(output: wit::Output) -> core::Output {
-    let counters = output.counters;
-    core::Output {
-        documents: output
-            .documents
-            .into_iter()
-            .map(|document| core::Document {
-                id: document.id,
-                commons: document.commons,
-                timestamp_ms: document.timestamp_ms,
-                json: document.json,
-            })
-            .collect(),
-        alerts: output
-            .alerts
-            .into_iter()
-            .map(|alert| core::Alert {
-                document_id: alert.document_id,
-                commons: alert.commons,
-                log_group: alert.log_group,
-                seconds: alert.seconds,
-                slack_payload: alert.slack_payload,
-            })
-            .collect(),
-        errors: output
-            .errors
-            .into_iter()
-            .map(|error| core::ErrorDocument {
-                id: error.id,
-                commons: error.commons,
-                timestamp_ms: error.timestamp_ms,
-                kind: error_kind_from_wit(error.kind),
-                reason: error.reason,
-                json: error.json,
-            })
-            .collect(),
-        counters: counters_from_wit(counters),
-    }
-}
-
-fn counters_from_wit(counters: wit::Counters) -> core::Counters {
-    core::Counters {
-        input_bytes: counters.input_bytes,
-        decompressed_bytes: counters.decompressed_bytes,
-        records: counters.records,
-        records_failed: counters.records_failed,
-        envelopes: counters.envelopes,
-        control_messages: counters.control_messages,
-        events: counters.events,
-        events_failed: counters.events_failed,
-        documents: counters.documents,
-        alerts: counters.alerts,
-        errors: counters.errors,
-    }
-}
-
-fn error_kind_from_wit(kind: wit::ErrorKind) -> core::ErrorKind {
-    match kind {
-        wit::ErrorKind::UnrecognisedInput => core::ErrorKind::UnrecognisedInput,
-        wit::ErrorKind::InvalidRecord => core::ErrorKind::InvalidRecord,
-        wit::ErrorKind::Base64 => core::ErrorKind::Base64,
-        wit::ErrorKind::Gzip => core::ErrorKind::Gzip,
-        wit::ErrorKind::Utf8 => core::ErrorKind::Utf8,
-        wit::ErrorKind::InvalidEnvelope => core::ErrorKind::InvalidEnvelope,
-        wit::ErrorKind::TooLarge => core::ErrorKind::TooLarge,
-        wit::ErrorKind::TooManyEvents => core::ErrorKind::TooManyEvents,
-        wit::ErrorKind::MetadataTooLarge => core::ErrorKind::MetadataTooLarge,
-        wit::ErrorKind::InvalidEvent => core::ErrorKind::InvalidEvent,
+        output.map(Into::into).map_err(|error| Error::Options(error.into()))
     }
 }

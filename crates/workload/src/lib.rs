@@ -106,13 +106,7 @@ pub fn generate(spec: &Spec) -> Generated {
             }
             clock += rng.below(50) as i64;
             let message = message(&mut rng, service);
-            let _ = write!(
-                envelope,
-                "{{\"id\":\"{:020}{:020}{:016}\",\"timestamp\":{clock},\"message\":",
-                spec.seed,
-                record,
-                event
-            );
+            let _ = write!(envelope, "{{\"id\":\"{:020}{:020}{:016}\",\"timestamp\":{clock},\"message\":", spec.seed, record, event);
             write_str(&mut envelope, &message);
             envelope.push('}');
             generated.events += 1;
@@ -142,9 +136,7 @@ pub fn generate(spec: &Spec) -> Generated {
             out.into_bytes()
         }
         Form::Firehose => {
-            let mut out = String::from(
-                "{\"requestId\":\"ed4acda5-034f-9f42-bba1-f29aea6d7d8f\",\"timestamp\":1551461675000,\"records\":[",
-            );
+            let mut out = String::from("{\"requestId\":\"ed4acda5-034f-9f42-bba1-f29aea6d7d8f\",\"timestamp\":1551461675000,\"records\":[");
             for (index, member) in members.iter().enumerate() {
                 if index > 0 {
                     out.push(',');
@@ -235,9 +227,9 @@ fn message(rng: &mut Rng, service: &str) -> String {
 
 /// A gzip member (RFC 1952) with mtime 0, as CloudWatch sends.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
-    out.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
-    out.extend(gen3_cwlogs::crc32(data).to_le_bytes());
-    out.extend((data.len() as u32).to_le_bytes());
-    out
+    use std::io::Write as _;
+    // mtime 0 and a fixed OS byte: the same input always gives the same bytes.
+    let mut encoder = flate2::GzBuilder::new().mtime(0).operating_system(255).write(Vec::new(), flate2::Compression::new(6));
+    encoder.write_all(data).expect("writing to memory");
+    encoder.finish().expect("writing to memory")
 }

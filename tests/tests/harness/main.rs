@@ -1,9 +1,0 @@
-//! The harness's integration tests, one binary: each links wasmtime,
-//! cranelift and LuaJIT, so separate binaries would cost a link and a few
-//! hundred MB of disk apiece.
-
-mod component;
-mod fluent_bit;
-mod golden;
-mod robustness;
-mod seed;
