@@ -5,5 +5,5 @@
 const wasm = require('./gen3_cwlogs.js');
 
 exports.decode = wasm.decode;
-exports.defaultLimits = wasm.defaultLimits;
+exports.defaultOptions = wasm.defaultOptions;
 exports.init = async function init() {};

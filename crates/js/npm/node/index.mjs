@@ -1,4 +1,4 @@
 // ESM entry for Node: the same instance as the CommonJS entry.
 import cjs from './index.cjs';
 
-export const { decode, defaultLimits, init } = cjs;
+export const { decode, defaultOptions, init } = cjs;

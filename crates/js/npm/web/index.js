@@ -1,14 +1,21 @@
 // Browser and bundler entry (ESM). The module is fetched and compiled by
-// `await init()`, once; `decode` and `defaultLimits` work after it.
-import initWasm, { decode as decodeWasm, defaultLimits as defaultLimitsWasm } from './gen3_cwlogs.js';
+// `await init()`, once; `decode` and `defaultOptions` work after it.
+import initWasm, { decode as decodeWasm, defaultOptions as defaultOptionsWasm } from './gen3_cwlogs.js';
 
 let ready = null;
 let initialised = false;
 
 export function init(module) {
-  ready ??= initWasm(module === undefined ? undefined : { module_or_path: module }).then(() => {
-    initialised = true;
-  });
+  ready ??= initWasm(module === undefined ? undefined : { module_or_path: module }).then(
+    () => {
+      initialised = true;
+    },
+    (error) => {
+      // A failed load (a bad URL, no network) may be retried.
+      ready = null;
+      throw error;
+    },
+  );
   return ready;
 }
 
@@ -23,7 +30,7 @@ export function decode(input, options) {
   return decodeWasm(input, options);
 }
 
-export function defaultLimits() {
+export function defaultOptions() {
   checkInitialised();
-  return defaultLimitsWasm();
+  return defaultOptionsWasm();
 }
