@@ -9,9 +9,9 @@ use serde_json::value::RawValue;
 
 use crate::error::{ErrorKind, Failure};
 use crate::form::{Form, next_member_start, starts_like_envelope};
-use crate::json::{skip_whitespace, value_end};
 use crate::options::{OptionError, Options};
 use crate::output::{Counters, Output, Sink};
+use crate::scan::{skip_whitespace, value_end};
 use crate::transport::{DataRecord, EMBEDDED_OPTION_PREFIX, KinesisRecord, Origin, TopLevel};
 use crate::walk::{Buffers, Walk};
 

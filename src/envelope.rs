@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::json::{array_elements, has_surrogate_escape, object_members};
+use crate::json::has_surrogate_escape;
+use crate::scan::{array_elements, object_members};
 use crate::transport::CowStr;
 
 /// One CloudWatch Logs envelope.
@@ -372,7 +373,7 @@ mod tests {
 
     #[test]
     fn events_over_the_limit_are_counted_not_kept() {
-        let text = envelope_text(&vec![r#"{"id":"1","timestamp":5,"message":"m"}"#; 7].join(","));
+        let text = envelope_text(&[r#"{"id":"1","timestamp":5,"message":"m"}"#; 7].join(","));
         for envelope in [parse(&text, 3).unwrap(), parse_tolerant(text.as_bytes(), 3).unwrap()] {
             assert_eq!((envelope.log_events.unwrap().len(), envelope.events_total), (3, 7));
         }

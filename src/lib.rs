@@ -52,6 +52,7 @@ mod json;
 mod message;
 mod options;
 mod output;
+mod scan;
 #[doc(hidden)]
 pub mod stages;
 mod time;

@@ -33,10 +33,10 @@ pub fn inflate(payload: &[u8]) -> usize {
 pub fn parse_envelopes(payload: &[u8]) -> usize {
     let mut total = 0;
     for_each_inflated(payload, |inflated| {
-        if let Ok(text) = std::str::from_utf8(inflated) {
-            if let Ok(envelope) = crate::envelope::parse(text, usize::MAX) {
-                total += envelope.events_total;
-            }
+        if let Ok(text) = std::str::from_utf8(inflated)
+            && let Ok(envelope) = crate::envelope::parse(text, usize::MAX)
+        {
+            total += envelope.events_total;
         }
     });
     total

@@ -14,9 +14,9 @@ use crate::envelope::{self, Envelope, EventSlot, LogEvent, Message};
 use crate::error::{ErrorKind, Failure};
 use crate::form::is_gzip;
 use crate::inflate::{InflateError, inflate_member};
-use crate::json::{skip_whitespace, value_end};
 use crate::options::Options;
 use crate::output::{Counters, Sink};
+use crate::scan::{skip_whitespace, value_end};
 use crate::time::{MAX_EVENT_MILLIS, MIN_EVENT_MILLIS, in_event_range};
 use crate::transport::Origin;
 
@@ -153,13 +153,12 @@ impl<'w> Walk<'w> {
         // The common case first: the data is one envelope.
         if let Ok(text) = std::str::from_utf8(data) {
             let max_events = self.options.max_events_per_record as usize;
-            if data.len() as u64 <= self.options.max_decompressed_bytes {
-                if let Ok(envelope) = envelope::parse(text, max_events) {
-                    if let Ok(Fast::Done) = self.envelope(origin, &envelope, *envelope_index, true) {
-                        *envelope_index += 1;
-                        return;
-                    }
-                }
+            if data.len() as u64 <= self.options.max_decompressed_bytes
+                && let Ok(envelope) = envelope::parse(text, max_events)
+                && let Ok(Fast::Done) = self.envelope(origin, &envelope, *envelope_index, true)
+            {
+                *envelope_index += 1;
+                return;
             }
         }
         let mut at = skip_whitespace(data, 0);

@@ -37,14 +37,15 @@ pub fn component(engine: &Engine, use_cache: bool) -> Result<Component, String> 
     engine.precompile_compatibility_hash().hash(&mut key);
     let name = format!("component-{}-{:016x}.cwasm", hex(&Sha256::digest(wasm)[..12]), key.finish());
     let path = dir.join(name);
-    if let Ok(bytes) = std::fs::read(&path) {
-        if bytes.len() > 32 && Sha256::digest(&bytes[32..])[..] == bytes[..32] {
-            // SAFETY: the bytes are what `precompile_component` wrote for
-            // this component and this engine's settings (the file name),
-            // unchanged since (the digest).
-            if let Ok(component) = unsafe { Component::deserialize(engine, &bytes[32..]) } {
-                return Ok(component);
-            }
+    if let Ok(bytes) = std::fs::read(&path)
+        && bytes.len() > 32
+        && Sha256::digest(&bytes[32..])[..] == bytes[..32]
+    {
+        // SAFETY: the bytes are what `precompile_component` wrote for
+        // this component and this engine's settings (the file name),
+        // unchanged since (the digest).
+        if let Ok(component) = unsafe { Component::deserialize(engine, &bytes[32..]) } {
+            return Ok(component);
         }
     }
     let compiled = engine.precompile_component(wasm).map_err(|error| format!("compiling the component: {error:?}"))?;

@@ -128,10 +128,11 @@ impl<W: Write> Sink for Printer<'_, W> {
                 None => eprintln!("{line}"),
             }
         }
-        if !self.quiet && self.failed.is_none() {
-            if let Err(error) = self.out.write_all(entry.json.as_bytes()).and_then(|()| self.out.write_all(b"\n")) {
-                self.failed = Some(error);
-            }
+        if !self.quiet
+            && self.failed.is_none()
+            && let Err(error) = self.out.write_all(entry.json.as_bytes()).and_then(|()| self.out.write_all(b"\n"))
+        {
+            self.failed = Some(error);
         }
     }
 

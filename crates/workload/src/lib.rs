@@ -167,9 +167,9 @@ fn message(rng: &mut Rng, service: &str) -> String {
         ),
         50..75 => {
             let mut access = String::from("{\"gen3log\":\"nginx\",\"date_access\":\"2019-03-01T17:34:34+00:00\",\"user_id\":\"");
-            let _ = write!(
+            let _ = writeln!(
                 access,
-                "{}\",\"request_id\":\"{:016x}\",\"session_id\":\"{:08x}\",\"visitor_id\":\"{:08x}\",\"network_client_ip\":\"192.0.2.{}\",\"network_bytes_write\":{},\"response_secs\":{}.{:03},\"http_status_code\":{},\"http_request\":\"{}\",\"http_verb\":\"GET\",\"http_referer\":\"https://data.example.org/explorer?filter={}\",\"http_useragent\":\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/72.0\",\"http_upstream\":\"{service}-service\",\"proxy_service\":\"{service}\",\"message\":\"\"}}\n",
+                "{}\",\"request_id\":\"{:016x}\",\"session_id\":\"{:08x}\",\"visitor_id\":\"{:08x}\",\"network_client_ip\":\"192.0.2.{}\",\"network_bytes_write\":{},\"response_secs\":{}.{:03},\"http_status_code\":{},\"http_request\":\"{}\",\"http_verb\":\"GET\",\"http_referer\":\"https://data.example.org/explorer?filter={}\",\"http_useragent\":\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/72.0\",\"http_upstream\":\"{service}-service\",\"proxy_service\":\"{service}\",\"message\":\"\"}}",
                 rng.below(1000),
                 rng.next(),
                 rng.next() as u32,
