@@ -19,7 +19,7 @@ function split(tag, timestamp, record)
     local out = {}
     for i = 1, #entries do
         local entry = entries[i]
-        local doc = entry["record"]
+        local doc = type(entry) == "table" and entry["record"] or nil
         if type(doc) == "table" then
             doc["_cwlogs_kind"] = entry["kind"]
             doc["_cwlogs_route"] = entry["route"] or "unknown"
@@ -38,12 +38,26 @@ end
 -- The record's own time when it has one, otherwise the time it arrived.
 -- Runs with time_as_table on: the time goes back as seconds + nanoseconds,
 -- exact (a fractional second would be truncated 1 ms early).
+--
+-- Fluent Bit keeps a time as unsigned 32-bit seconds: returning one outside
+-- them makes the call fail, and Fluent Bit then passes the WHOLE chunk on
+-- unchanged (every document of the delivery at its arrival time, in the
+-- wrong index, _cwlogs_time_ms stored). The decoder never emits such a time
+-- (its range is this one), and this function refuses one anyway: it can
+-- fail on no record.
+local MAX_MILLIS = 4294967295999
+
 function set_time(tag, timestamp, record)
     local millis = record["_cwlogs_time_ms"]
     if millis == nil then
         return 0, timestamp, record
     end
     record["_cwlogs_time_ms"] = nil
+    if type(millis) ~= "number" or millis ~= millis or millis < 0 or millis > MAX_MILLIS then
+        -- 2: the record changed (the field is gone), its time did not.
+        return 2, timestamp, record
+    end
+    millis = math.floor(millis)
     local seconds = math.floor(millis / 1000)
     return 1, {sec = seconds, nsec = (millis - seconds * 1000) * 1000000}, record
 end
