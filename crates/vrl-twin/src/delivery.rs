@@ -25,12 +25,13 @@ pub struct Records {
     pub is_delivery: bool,
 }
 
-/// Splits a payload into records:
+/// Splits a payload into records, as the core reads its forms:
 /// - Lambda-style Kinesis event: each record's `kinesis.data`, base64-decoded
 ///   (data that is not base64 is taken as the record's bytes);
 /// - Firehose delivery: its records' data;
-/// - S3 archive (gzip members): each member, and the bytes after the last
-///   one as one more record;
+/// - a Lambda's CloudWatch Logs event (`{"awslogs": {"data": ...}}`): its
+///   data;
+/// - S3 archive (gzip members): each member (see [`archive_records`]);
 /// - base64 text: one record, decoded;
 /// - anything else (one envelope or several, other JSON, binary, empty): one
 ///   record holding the payload.
@@ -39,11 +40,7 @@ pub fn records_of(payload: &[u8]) -> Records {
     let body = &payload[start..];
     let mut records = Records::default();
     if body.starts_with(&[0x1f, 0x8b]) {
-        let (members, rest) = gzip_members(body);
-        records.data.extend(members.into_iter().map(<[u8]>::to_vec));
-        if !rest.is_empty() {
-            records.data.push(rest.to_vec());
-        }
+        records.data.extend(archive_records(body).into_iter().map(<[u8]>::to_vec));
         return records;
     }
     if body.first() == Some(&b'{') {
@@ -51,9 +48,18 @@ pub fn records_of(payload: &[u8]) -> Records {
             if let Some(serde_json::Value::Array(kinesis)) = object.get("Records") {
                 for record in kinesis {
                     match record.pointer("/kinesis/data").and_then(serde_json::Value::as_str) {
-                        Some(text) => records.data.push(LENIENT_BASE64.decode(strip_space(text)).unwrap_or_else(|_| text.as_bytes().to_vec())),
+                        Some(text) => {
+                            records.data.push(LENIENT_BASE64.decode(strip_space(text)).unwrap_or_else(|_| text.as_bytes().to_vec()))
+                        }
                         None => records.left_out += 1,
                     }
+                }
+                return records;
+            }
+            if let Some(awslogs) = object.get("awslogs") {
+                match awslogs.get("data").and_then(serde_json::Value::as_str) {
+                    Some(text) => records.data.push(LENIENT_BASE64.decode(strip_space(text)).unwrap_or_else(|_| text.as_bytes().to_vec())),
+                    None => records.left_out += 1,
                 }
                 return records;
             }
@@ -61,7 +67,9 @@ pub fn records_of(payload: &[u8]) -> Records {
                 records.is_delivery = true;
                 for record in firehose {
                     match record.get("data").and_then(serde_json::Value::as_str) {
-                        Some(text) => records.data.push(LENIENT_BASE64.decode(strip_space(text)).unwrap_or_else(|_| text.as_bytes().to_vec())),
+                        Some(text) => {
+                            records.data.push(LENIENT_BASE64.decode(strip_space(text)).unwrap_or_else(|_| text.as_bytes().to_vec()))
+                        }
                         None => records.left_out += 1,
                     }
                 }
@@ -71,7 +79,8 @@ pub fn records_of(payload: &[u8]) -> Records {
         records.data.push(payload.to_vec());
         return records;
     }
-    let base64_text = !body.is_empty() && body.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace());
+    let base64_text =
+        !body.is_empty() && body.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace());
     if base64_text && let Ok(decoded) = LENIENT_BASE64.decode(strip_space(std::str::from_utf8(body).unwrap_or_default())) {
         records.data.push(decoded);
         return records;
@@ -84,23 +93,41 @@ fn strip_space(text: &str) -> Vec<u8> {
     text.bytes().filter(|b| !b.is_ascii_whitespace()).collect()
 }
 
-/// The gzip members at the start of `data` (zero padding between members
-/// skipped, as the core does), and what follows the last one.
-pub fn gzip_members(data: &[u8]) -> (Vec<&[u8]>, &[u8]) {
-    let mut members = Vec::new();
-    let mut rest = data;
-    while rest.starts_with(&[0x1f, 0x8b]) {
-        let mut decoder = flate2::bufread::GzDecoder::new(rest);
-        if decoder.read_to_end(&mut Vec::new()).is_err() {
-            break;
-        }
-        let used = rest.len() - decoder.into_inner().len();
-        members.push(&rest[..used]);
-        rest = &rest[used..];
-        let zeros = rest.iter().take_while(|&&b| b == 0).count();
-        rest = &rest[zeros..];
+/// The records of an S3 archive, cut as the core cuts them: each gzip
+/// member; bytes that are not one (garbage, or a member that cannot be
+/// inflated) up to where the next member header (`1f 8b 08`) starts; zero
+/// padding between members skipped.
+pub fn archive_records(data: &[u8]) -> Vec<&[u8]> {
+    let mut records = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let rest = &data[at..];
+        let used = if rest.starts_with(&[0x1f, 0x8b]) {
+            let mut decoder = flate2::bufread::GzDecoder::new(rest);
+            match decoder.read_to_end(&mut Vec::new()) {
+                Ok(_) => Some(rest.len() - decoder.into_inner().len()),
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        let end = match used {
+            Some(used) => at + used,
+            // Searched from the byte after, so a broken member header does
+            // not find itself.
+            None => next_member_start(data, at + 1),
+        };
+        records.push(&data[at..end]);
+        at = end + data[end..].iter().take_while(|&&b| b == 0).count();
     }
-    (members, rest)
+    records
+}
+
+/// Where the next gzip member header starts at or after `from`, else the end.
+fn next_member_start(data: &[u8], from: usize) -> usize {
+    data.get(from..)
+        .and_then(|rest| rest.windows(3).position(|window| window == [0x1f, 0x8b, 0x08]))
+        .map_or(data.len(), |offset| from + offset)
 }
 
 /// The body of a Firehose HTTP-endpoint delivery of `records`.

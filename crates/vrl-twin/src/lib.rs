@@ -39,6 +39,27 @@ pub fn program_source() -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display()))
 }
 
+/// What one request gave: the events that reached the sinks and, when the
+/// source refused the request, its answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivered {
+    pub events: Vec<TwinEvent>,
+    pub rejection: Option<Rejection>,
+}
+
+impl Delivered {
+    /// The events of a request the source accepted.
+    ///
+    /// # Panics
+    /// When the source refused it.
+    pub fn accepted(self) -> Vec<TwinEvent> {
+        if let Some(rejection) = self.rejection {
+            panic!("the source refused the request: {rejection:?}");
+        }
+        self.events
+    }
+}
+
 /// What the twin emitted, routing fields taken out.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TwinEvent {
@@ -79,28 +100,35 @@ impl Pipeline {
         Ok(Pipeline { source, options, twin })
     }
 
-    /// One request through the pipeline: the source's rejection, or every
-    /// event that reaches the sinks, in order, routing fields read and
-    /// removed.
-    pub fn deliver(&mut self, request: &Request<'_>) -> Result<Result<Vec<TwinEvent>, Rejection>, String> {
-        let mut out = Vec::new();
-        match self.deliver_with(request, |record_index, event| out.push(strip_routing(record_index, event.value)))? {
-            Ok(()) => Ok(Ok(out)),
-            Err(rejection) => Ok(Err(rejection)),
-        }
+    /// One request through the pipeline: every event that reaches the
+    /// sinks, in order, routing fields read and removed, and the source's
+    /// rejection if it refused the request (then the events are those of
+    /// the records before the one it refused).
+    ///
+    /// # Errors
+    /// When a remap fails at run time (the shipped programs never should).
+    pub fn deliver(&mut self, request: &Request<'_>) -> Result<Delivered, String> {
+        let mut events = Vec::new();
+        let outcome = self.deliver_with(request, |record_index, event| events.push(strip_routing(record_index, event.value)))?;
+        Ok(Delivered { events, rejection: outcome.err() })
     }
 
     /// Like [`Pipeline::deliver`], handing each event, as the remap emits it
     /// (routing fields on), to `sink` with the index of its record.
+    ///
+    /// # Errors
+    /// When a remap fails at run time.
     pub fn deliver_with(&mut self, request: &Request<'_>, mut sink: impl FnMut(usize, Event)) -> Result<Result<(), Rejection>, String> {
-        let events = match source::receive(&self.source, request) {
-            Ok(events) => events,
-            Err(rejection) => return Ok(Err(rejection)),
+        let (events, rejection) = match source::receive(&self.source, request) {
+            Ok(events) => (events, None),
+            // The records before the refused one went through the pipeline;
+            // the rejection keeps them too, to say so.
+            Err(rejection) => (rejection.forwarded.clone(), Some(rejection)),
         };
         for (record_index, event) in events.into_iter().enumerate() {
             self.run_record(record_index, event, &mut sink)?;
         }
-        Ok(Ok(()))
+        Ok(rejection.map_or(Ok(()), Err))
     }
 
     /// One source event through both remaps; each event they emit goes to

@@ -30,10 +30,7 @@ pub fn firehose_source_kind() -> Kind {
         ("source_type".into(), Kind::bytes()),
         ("request_id".into(), Kind::bytes()),
         ("source_arn".into(), Kind::bytes()),
-        (
-            "common_attributes".into(),
-            Kind::object(Collection::from_unknown(Kind::bytes().or_null().or_undefined())).or_undefined(),
-        ),
+        ("common_attributes".into(), Kind::object(Collection::from_unknown(Kind::bytes().or_null().or_undefined())).or_undefined()),
     ]))
 }
 
@@ -57,10 +54,12 @@ impl Schema {
 }
 
 /// The functions a Vector 0.57 remap offers that this project's programs
-/// may use: vrl's stdlib-base plus Vector's `get_secret`.
+/// may use: vrl's stdlib-base plus Vector's `get_secret` and
+/// `remove_secret`.
 pub fn functions() -> Vec<Box<dyn Function>> {
     let mut functions = vrl::stdlib::all();
     functions.push(Box::new(GetSecret));
+    functions.push(Box::new(RemoveSecret));
     functions
 }
 
@@ -77,10 +76,8 @@ impl Remap {
     /// Compiles `source` as Vector's remap does (default `CompileConfig`,
     /// unused-expression check on); errors come back rendered.
     pub fn compile(source: &str, schema: &Schema) -> Result<Remap, String> {
-        let state = TypeState {
-            local: Default::default(),
-            external: ExternalEnv::new_with_kind(schema.event.clone(), schema.metadata.clone()),
-        };
+        let state =
+            TypeState { local: Default::default(), external: ExternalEnv::new_with_kind(schema.event.clone(), schema.metadata.clone()) };
         let result = vrl::compiler::compile_with_state(source, &functions(), &state, CompileConfig::default())
             .map_err(|diagnostics| vrl::diagnostic::Formatter::new(source, diagnostics).to_string())?;
         let warnings = if result.warnings.is_empty() {
@@ -178,5 +175,62 @@ impl FunctionExpression for GetSecretFn {
 
     fn type_def(&self, _: &TypeState) -> TypeDef {
         TypeDef::bytes().add_null().infallible()
+    }
+}
+
+/// Vector's `remove_secret` (lib/vector-vrl/functions/src/remove_secret.rs,
+/// v0.57): removes the event secret named `key`; returns null.
+#[derive(Clone, Copy, Debug)]
+pub struct RemoveSecret;
+
+impl Function for RemoveSecret {
+    fn identifier(&self) -> &'static str {
+        "remove_secret"
+    }
+
+    fn usage(&self) -> &'static str {
+        "Removes a secret from an event."
+    }
+
+    fn category(&self) -> &'static str {
+        "Event"
+    }
+
+    fn return_kind(&self) -> u16 {
+        kind::NULL
+    }
+
+    fn parameters(&self) -> &'static [Parameter] {
+        const PARAMETERS: &[Parameter] = &[Parameter::required("key", kind::BYTES, "The name of the secret to remove.")];
+        PARAMETERS
+    }
+
+    fn examples(&self) -> &'static [Example] {
+        &[]
+    }
+
+    fn compile(&self, _state: &TypeState, _ctx: &mut FunctionCompileContext, arguments: ArgumentList) -> Compiled {
+        let key = arguments.required("key");
+        Ok(RemoveSecretFn { key }.as_expr())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct RemoveSecretFn {
+    key: Box<dyn Expression>,
+}
+
+impl FunctionExpression for RemoveSecretFn {
+    fn resolve(&self, ctx: &mut Context) -> Resolved {
+        let key = self.key.resolve(ctx)?;
+        let key = key.try_bytes_utf8_lossy()?.into_owned();
+        ctx.target_mut().remove_secret(&key);
+        Ok(Value::Null)
+    }
+
+    fn type_def(&self, _: &TypeState) -> TypeDef {
+        // Impure, so a call whose result is unused is no "unused
+        // expression" error.
+        TypeDef::null().infallible().impure()
     }
 }

@@ -76,16 +76,22 @@ pub struct SourceEvent {
     pub access_key: Option<String>,
 }
 
-/// A request the source refuses as a whole: Firehose retries it until its
-/// retry duration ends, then writes it to its S3 backup bucket.
+/// A request the source refuses: Firehose retries it until its retry
+/// duration ends, then writes it to its S3 backup bucket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
     pub status: u16,
     pub message: String,
+    /// The events of the records before the one refused: the source decodes
+    /// a request record by record and sends each record's events on (and,
+    /// with acknowledgements, waits for them) before it decodes the next, so
+    /// these are in the pipeline already and a retry of the request repeats
+    /// them (`handlers::firehose`).
+    pub forwarded: Vec<SourceEvent>,
 }
 
 fn reject(status: u16, message: impl Into<String>) -> Rejection {
-    Rejection { status, message: message.into() }
+    Rejection { status, message: message.into(), forwarded: Vec::new() }
 }
 
 /// `models::FirehoseRequest`: unknown fields are ignored, `timestamp` must be
@@ -161,16 +167,21 @@ pub fn receive(config: &SourceConfig, request: &Request<'_>) -> Result<Vec<Sourc
     // handlers::firehose and handlers::decode_record, per record in order.
     let mut events = Vec::with_capacity(body.records.len());
     for data in &body.records {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(data.as_bytes())
-            .map_err(|error| reject(400, format!("Could not base64 decode request data: {error}")))?;
+        let decoded = match base64::engine::general_purpose::STANDARD.decode(data.as_bytes()) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                return Err(Rejection { forwarded: events, ..reject(400, format!("Could not base64 decode request data: {error}")) });
+            }
+        };
         let message = if decoded.starts_with(&[0x1f, 0x8b]) {
             match inflate_capped(&decoded, config.max_decompressed_bytes) {
                 Ok(inflated) => inflated,
                 // Over the cap: the magic bytes were right and the record is
                 // too big, so the request is refused.
                 Err(InflateFailure::TooLarge) => {
-                    return Err(reject(400, "Could not decompress request data as gzip: decompressed size exceeds the configured limit"));
+                    let rejection =
+                        reject(400, "Could not decompress request data as gzip: decompressed size exceeds the configured limit");
+                    return Err(Rejection { forwarded: events, ..rejection });
                 }
                 // Otherwise auto-detection "guessed wrong": the bytes go on
                 // as they are.

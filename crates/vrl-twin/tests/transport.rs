@@ -2,13 +2,18 @@
 //! inputs a Firehose stream does not produce from CloudWatch Logs, or that
 //! Vector's source treats per request where the decoder works per record.
 //! Each is listed in pipeline-configs/vector/README.md. Also the options
-//! mechanism (per access key) and the source imitation's gzip body.
+//! mechanism (per access key, the core's names, defaults and validation)
+//! and the source imitation's gzip body.
 
-use gen3_cwlogs::{Limits, Options};
+#[path = "../../../tests/support/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
+use gen3_cwlogs::{EntryKind, OPTIONS, OptionKind, Options, Output};
 use gen3_cwlogs_vrl_twin::delivery::delivery_body;
-use gen3_cwlogs_vrl_twin::options::options_program;
+use gen3_cwlogs_vrl_twin::options::{options_literal, options_program};
 use gen3_cwlogs_vrl_twin::source::{Rejection, Request, SourceConfig};
-use gen3_cwlogs_vrl_twin::{Pipeline, TwinEvent};
+use gen3_cwlogs_vrl_twin::{Pipeline, TwinEvent, program_source};
 use gen3_cwlogs_workload::gzip;
 use serde_json::Value;
 
@@ -18,22 +23,54 @@ fn envelope(stream: &str, messages: &[&str]) -> String {
     let events: Vec<String> = messages
         .iter()
         .enumerate()
-        .map(|(n, message)| format!("{{\"id\":\"{stream}-{n}\",\"timestamp\":1551461674000,\"message\":{}}}", serde_json::to_string(message).unwrap()))
+        .map(|(n, message)| {
+            format!("{{\"id\":\"{stream}-{n}\",\"timestamp\":1551461674000,\"message\":{}}}", serde_json::to_string(message).unwrap())
+        })
         .collect();
-    format!("{{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"1\",\"logGroup\":\"g\",\"logStream\":\"{stream}\",\"subscriptionFilters\":[],\"logEvents\":[{}]}}", events.join(","))
+    format!(
+        "{{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"1\",\"logGroup\":\"g\",\"logStream\":\"{stream}\",\"subscriptionFilters\":[],\"logEvents\":[{}]}}",
+        events.join(",")
+    )
+}
+
+fn core(body: &[u8], options: &Options) -> Output {
+    gen3_cwlogs::decode(body, options).expect("valid options")
+}
+
+fn core_counts(output: &Output) -> (usize, usize) {
+    (output.of_kind(EntryKind::Document).count(), output.of_kind(EntryKind::Error).count())
+}
+
+fn core_error_kinds(output: &Output) -> Vec<&'static str> {
+    output.entries.iter().filter_map(|entry| entry.error.as_ref().map(|(kind, _)| kind.name())).collect()
+}
+
+fn pipeline_with(source: SourceConfig, options_program: &str) -> Pipeline {
+    Pipeline::shipped(source, options_program).unwrap_or_else(|error| panic!("{error}"))
 }
 
 fn pipeline(options: &Options) -> Pipeline {
     let source = SourceConfig { access_keys: vec![KEY.into()], ..SourceConfig::default() };
-    Pipeline::shipped(source, &options_program(&[(KEY, options)], None)).unwrap_or_else(|error| panic!("{error}"))
+    pipeline_with(source, &options_program(&[(KEY, options)], None))
 }
 
 fn request(body: &[u8]) -> Request<'_> {
-    Request { request_id: "transport", source_arn: "arn:aws:firehose:us-east-1:1:deliverystream/t", access_key: Some(KEY), content_encoding: None, body }
+    Request {
+        request_id: "transport",
+        source_arn: "arn:aws:firehose:us-east-1:1:deliverystream/t",
+        access_key: Some(KEY),
+        content_encoding: None,
+        body,
+    }
 }
 
-fn twin(options: &Options, body: &[u8]) -> Result<Vec<TwinEvent>, Rejection> {
-    pipeline(options).deliver(&request(body)).unwrap_or_else(|error| panic!("the twin failed: {error}"))
+fn twin(options: &Options, body: &[u8]) -> Vec<TwinEvent> {
+    pipeline(options).deliver(&request(body)).unwrap_or_else(|error| panic!("the twin failed: {error}")).accepted()
+}
+
+fn refused(options: &Options, body: &[u8]) -> (Vec<TwinEvent>, Rejection) {
+    let delivered = pipeline(options).deliver(&request(body)).unwrap_or_else(|error| panic!("the twin failed: {error}"));
+    (delivered.events, delivered.rejection.expect("the source refuses the request"))
 }
 
 fn kinds(events: &[TwinEvent]) -> Vec<String> {
@@ -41,22 +78,32 @@ fn kinds(events: &[TwinEvent]) -> Vec<String> {
 }
 
 fn error_kinds(events: &[TwinEvent]) -> Vec<String> {
-    events.iter().filter(|event| event.kind.as_deref() == Some("error")).map(|event| event.body["error"]["kind"].as_str().unwrap_or_default().to_owned()).collect()
+    events
+        .iter()
+        .filter(|event| event.kind.as_deref() == Some("error"))
+        .map(|event| event.body["error"]["kind"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 /// Firehose base64-encodes what it carries, so a record with invalid base64
-/// only comes from another sender: the plugin makes it one error document,
-/// Vector's source refuses the whole request (400).
+/// only comes from another sender: the plugin makes it one error document;
+/// Vector's source forwards the records before it, then refuses the request
+/// (400), so a Firehose retry repeats those records (search deduplicates
+/// them by `_id`; S3 and Slack get them twice).
 #[test]
-fn invalid_base64_rejects_the_whole_request_in_vector() {
-    let good = gzip(envelope("s", &["a"]).as_bytes());
-    let mut body = String::from_utf8(delivery_body("transport", 1, &[good.clone(), good])).unwrap();
-    body = body.replacen("\"},{\"data\":\"", "\"},{\"data\":\"not base64!", 1);
-    let core = gen3_cwlogs::decode(body.as_bytes(), &Options::default());
-    assert_eq!((core.documents.len(), core.errors.len()), (1, 1));
-    assert_eq!(core.errors[0].kind.name(), "base64");
-    let rejection = twin(&Options::default(), body.as_bytes()).expect_err("Vector refuses it");
+fn invalid_base64_forwards_the_records_before_it_then_refuses_the_request() {
+    let good = |stream: &str| gzip(envelope(stream, &["a"]).as_bytes());
+    let mut body = String::from_utf8(delivery_body("transport", 1, &[good("first"), good("second"), good("third")])).unwrap();
+    let second = body.find("\"},{\"data\":\"").expect("a second record") + "\"},{\"data\":\"".len();
+    body.insert_str(second, "not base64!");
+    let output = core(body.as_bytes(), &Options::default());
+    assert_eq!(core_counts(&output), (2, 1));
+    assert_eq!(core_error_kinds(&output), ["base64"]);
+    let (forwarded, rejection) = refused(&Options::default(), body.as_bytes());
     assert_eq!(rejection.status, 400);
+    assert_eq!(rejection.forwarded.len(), 1, "the first record went through before the refusal");
+    assert_eq!(kinds(&forwarded), ["document"]);
+    assert_eq!(forwarded[0].body["logStream"], "first");
 }
 
 /// Vector inflates a record's gzip members as one stream and, when that
@@ -69,33 +116,36 @@ fn bytes_after_a_gzip_member_lose_the_record() {
     for trailer in [&b"garbage"[..], &[0u8; 8][..]] {
         let record = [member.clone(), trailer.to_vec()].concat();
         let body = delivery_body("transport", 1, &[record]);
-        let core = gen3_cwlogs::decode(&body, &Options::default());
-        let twin = twin(&Options::default(), &body).expect("accepted");
-        assert_eq!(core.documents.len(), 2);
+        let output = core(&body, &Options::default());
+        let twin = twin(&Options::default(), &body);
+        assert_eq!(core_counts(&output).0, 2);
         assert_eq!(kinds(&twin), ["error"]);
         assert_eq!(error_kinds(&twin), ["gzip"]);
         if trailer[0] == 0 {
-            assert!(core.errors.is_empty());
+            assert!(core_error_kinds(&output).is_empty());
         } else {
-            assert_eq!(core.errors.len(), 1);
-            assert_eq!(core.errors[0].kind.name(), "gzip");
+            assert_eq!(core_error_kinds(&output), ["gzip"]);
         }
     }
 }
 
-/// The decompressed-size limit applies per gzip member in the plugin; the
-/// twin sees the record's members inflated together, so it applies it to
-/// their sum.
+/// The plugin applies `max_decompressed_bytes` to each gzip member and each
+/// JSON value; the twin only sees the record's data inflated as a whole (all
+/// members together), and applies it to that, before parsing anything.
 #[test]
-fn the_size_limit_covers_all_members_of_a_record_in_the_twin() {
-    let options = Options { limits: Limits { max_decompressed_bytes: 400, ..Limits::default() }, ..Options::default() };
+fn the_size_limit_covers_the_whole_record_in_the_twin() {
+    let options = Options { max_decompressed_bytes: 400, ..Options::default() };
     let one = envelope("s", &["x".repeat(100).as_str()]);
     assert!(one.len() < 400 && 2 * one.len() > 400);
-    let record = [gzip(one.as_bytes()), gzip(one.as_bytes())].concat();
-    let body = delivery_body("transport", 1, &[record]);
-    let core = gen3_cwlogs::decode(&body, &options);
-    assert_eq!((core.documents.len(), core.errors.len()), (2, 0));
-    assert_eq!(error_kinds(&twin(&options, &body).expect("accepted")), ["too-large"]);
+    // Two members, and two envelopes in plain JSON (Firehose with
+    // decompression on), each under the limit, together over it.
+    let records = [[gzip(one.as_bytes()), gzip(one.as_bytes())].concat(), format!("{one}{one}").into_bytes()];
+    for record in records {
+        let body = delivery_body("transport", 1, &[record]);
+        let output = core(&body, &options);
+        assert_eq!(core_counts(&output), (2, 0));
+        assert_eq!(error_kinds(&twin(&options, &body)), ["too-large"]);
+    }
 }
 
 /// Vector's source needs the request's `timestamp` as an integer of
@@ -104,8 +154,9 @@ fn the_size_limit_covers_all_members_of_a_record_in_the_twin() {
 fn a_fractional_request_timestamp_is_refused_by_vector() {
     let body = String::from_utf8(delivery_body("transport", 1551461675000, &[envelope("s", &["a"]).into_bytes()])).unwrap();
     let body = body.replace("1551461675000", "1551461675000.5");
-    assert_eq!(gen3_cwlogs::decode(body.as_bytes(), &Options::default()).documents.len(), 1);
-    assert_eq!(twin(&Options::default(), body.as_bytes()).expect_err("Vector refuses it").status, 401);
+    assert_eq!(core_counts(&core(body.as_bytes(), &Options::default())).0, 1);
+    let (forwarded, rejection) = refused(&Options::default(), body.as_bytes());
+    assert_eq!((forwarded.len(), rejection.status), (0, 401));
 }
 
 /// VRL numbers are 64-bit integers and doubles: an integer in a message
@@ -114,12 +165,21 @@ fn a_fractional_request_timestamp_is_refused_by_vector() {
 /// where digits matter, are kept (see the parity test's numeric ids).
 #[test]
 fn message_integers_beyond_64_bits_become_doubles() {
-    let body = delivery_body("transport", 1, &[envelope("s", &[r#"{"small":9223372036854775807,"big":18446744073709551615,"huge":123456789012345678901234567890,"float":1.10}"#]).into_bytes()]);
-    let core = gen3_cwlogs::decode(&body, &Options::default());
-    let twin = twin(&Options::default(), &body).expect("accepted");
-    let core_message: Value = serde_json::from_str::<Value>(&core.documents[0].json).unwrap()["message"].clone();
+    let body = delivery_body(
+        "transport",
+        1,
+        &[envelope(
+            "s",
+            &[r#"{"small":9223372036854775807,"big":18446744073709551615,"huge":123456789012345678901234567890,"float":1.10}"#],
+        )
+        .into_bytes()],
+    );
+    let output = core(&body, &Options::default());
+    let twin = twin(&Options::default(), &body);
+    let document = &output.entries[0].json;
+    let core_message: Value = serde_json::from_str::<Value>(document).unwrap()["message"].clone();
     let twin_message = &twin[0].body["message"];
-    assert!(core.documents[0].json.contains("\"big\":18446744073709551615,\"huge\":123456789012345678901234567890,\"float\":1.10"));
+    assert!(document.contains("\"big\":18446744073709551615,\"huge\":123456789012345678901234567890,\"float\":1.10"));
     assert_eq!(twin_message["small"], core_message["small"]);
     assert_eq!(twin_message["big"].as_f64(), Some(18446744073709551615u64 as f64));
     assert!(twin_message["big"].is_f64() && core_message["big"].is_u64());
@@ -136,41 +196,46 @@ fn options_follow_the_access_key() {
     let slow = r#"{"log":"{\"response_secs\":70.5}\n","kubernetes":{"pod_name":"revproxy-1"}}"#;
     let body = delivery_body("transport", 1, &[envelope("revproxy-x", &[slow]).into_bytes()]);
     let first = Options { commons: Some("first".into()), slow_threshold_secs: Some(65.0), ..Options::default() };
-    let second = Options { commons: Some("second".into()), slow_threshold_secs: Some(65.0), alert_streams: vec!["fence".into()], ..Options::default() };
-    let source = SourceConfig { access_keys: vec!["k1".into(), "k2".into(), "k3".into()], ..SourceConfig::default() };
-    let mut pipeline = Pipeline::shipped(source, &options_program(&[("k1", &first), ("k2", &second)], None)).unwrap();
-    let mut deliver = |key: &str| {
-        let request = Request { access_key: Some(key), ..request(&body) };
-        pipeline.deliver(&request).unwrap().unwrap()
+    let second = Options {
+        commons: Some("second".into()),
+        slow_threshold_secs: Some(65.0),
+        alert_streams: vec!["fence".into()],
+        ..Options::default()
     };
-    let by_first = deliver("k1");
+    let source = SourceConfig { access_keys: vec!["k1".into(), "k2".into(), "k3".into()], ..SourceConfig::default() };
+    let mut pipeline = pipeline_with(source, &options_program(&[("k1", &first), ("k2", &second)], None));
+    let mut deliver = |key: &str| pipeline.deliver(&Request { access_key: Some(key), ..request(&body) }).unwrap();
+    let by_first = deliver("k1").accepted();
     assert_eq!(kinds(&by_first), ["document", "alert"]);
     assert_eq!(by_first[0].body["commons"], "first");
     assert_eq!(by_first[1].route.as_deref(), Some("first"));
-    let by_second = deliver("k2");
+    let by_second = deliver("k2").accepted();
     assert_eq!(kinds(&by_second), ["document"], "the stream is not one the second commons checks");
     assert_eq!(by_second[0].body["commons"], "second");
-    let by_third = deliver("k3");
+    let by_third = deliver("k3").accepted();
     assert_eq!(kinds(&by_third), ["document"]);
     assert_eq!(by_third[0].body["commons"], "g", "no options: the log group");
     // The source refuses unknown or missing keys before any VRL runs.
-    let request_without_key = Request { access_key: None, ..request(&body) };
-    assert_eq!(pipeline.deliver(&request_without_key).unwrap().unwrap_err().status, 401);
-    let request_with_wrong_key = Request { access_key: Some("k4"), ..request(&body) };
-    assert_eq!(pipeline.deliver(&request_with_wrong_key).unwrap().unwrap_err().status, 401);
+    for key in [None, Some("k4")] {
+        let rejection = pipeline.deliver(&Request { access_key: key, ..request(&body) }).unwrap().rejection.expect("refused");
+        assert_eq!((rejection.status, rejection.forwarded.len()), (401, 0));
+    }
 }
 
 /// A delivery with GZIP content encoding reaches the twin as the same events.
 #[test]
 fn a_gzip_request_body_gives_the_same_events() {
-    let body = delivery_body("transport", 1551461675000, &[gzip(envelope("s", &["a", "{\"b\":1}"]).as_bytes()), b"not an envelope".to_vec()]);
-    let plain = twin(&Options::default(), &body).expect("accepted");
+    let body =
+        delivery_body("transport", 1551461675000, &[gzip(envelope("s", &["a", "{\"b\":1}"]).as_bytes()), b"not an envelope".to_vec()]);
+    let plain = twin(&Options::default(), &body);
     let gzipped = gzip(&body);
-    let encoded = pipeline(&Options::default()).deliver(&Request { content_encoding: Some("gzip"), ..request(&gzipped) }).unwrap().expect("accepted");
+    let encoded =
+        pipeline(&Options::default()).deliver(&Request { content_encoding: Some("gzip"), ..request(&gzipped) }).unwrap().accepted();
     assert_eq!(kinds(&plain), ["document", "document", "error"]);
     assert_eq!(plain, encoded);
     let unsupported = pipeline(&Options::default()).deliver(&Request { content_encoding: Some("br"), ..request(&body) }).unwrap();
-    assert_eq!(unsupported.unwrap_err().status, 400);
+    assert_eq!(unsupported.rejection.map(|rejection| rejection.status), Some(400));
+    assert!(unsupported.events.is_empty());
 }
 
 /// With `log_schema.timestamp_key: _cwlogs_time` (so sink templates date by
@@ -179,46 +244,45 @@ fn a_gzip_request_body_gives_the_same_events() {
 #[test]
 fn the_request_time_is_read_from_either_timestamp_key() {
     let body = delivery_body("transport", 1551461675000, &[envelope("s", &["a"]).into_bytes(), b"not an envelope".to_vec()]);
-    let usual = twin(&Options::default(), &body).expect("accepted");
+    let usual = twin(&Options::default(), &body);
     let source = SourceConfig { access_keys: vec![KEY.into()], timestamp_key: "_cwlogs_time".into(), ..SourceConfig::default() };
-    let mut pipeline = Pipeline::shipped(source, &options_program(&[(KEY, &Options::default())], None)).unwrap();
-    let moved = pipeline.deliver(&request(&body)).unwrap().expect("accepted");
+    let moved = pipeline_with(source, &options_program(&[(KEY, &Options::default())], None)).deliver(&request(&body)).unwrap().accepted();
     assert_eq!(usual, moved);
     assert_eq!(usual[1].body["firehose"]["timestamp"], 1551461675000i64);
     assert_eq!(usual[1].time_ms, Some(1551461675000));
 }
 
 /// A record inflating past Vector's global decompressed-size cap (100 MiB by
-/// default) makes the source refuse the whole request; the plugin stops at
-/// its own limit and writes one `too-large` error document.
+/// default) makes the source refuse the request after forwarding the
+/// records before it; the plugin stops at its own limit and writes one
+/// `too-large` error document.
 #[test]
-fn a_record_over_vectors_cap_rejects_the_whole_request() {
+fn a_record_over_vectors_cap_refuses_the_request() {
     let big = gzip(&vec![b' '; 64 * 1024]);
-    let body = delivery_body("transport", 1, &[gzip(envelope("s", &["a"]).as_bytes()), big]);
-    let options = Options { limits: Limits { max_decompressed_bytes: 16 * 1024, ..Limits::default() }, ..Options::default() };
-    let core = gen3_cwlogs::decode(&body, &options);
-    assert_eq!((core.documents.len(), core.errors.len()), (1, 1));
-    assert_eq!(core.errors[0].kind.name(), "too-large");
+    let body = delivery_body("transport", 1, &[gzip(envelope("s", &["a"]).as_bytes()), big, gzip(envelope("s", &["b"]).as_bytes())]);
+    let options = Options { max_decompressed_bytes: 16 * 1024, ..Options::default() };
+    let output = core(&body, &options);
+    assert_eq!(core_counts(&output), (2, 1));
+    assert_eq!(core_error_kinds(&output), ["too-large"]);
     // The cap scaled down with the record: 32 KiB instead of 100 MiB.
     let source = SourceConfig { access_keys: vec![KEY.into()], max_decompressed_bytes: 32 * 1024, ..SourceConfig::default() };
-    let mut pipeline = Pipeline::shipped(source, &options_program(&[(KEY, &options)], None)).unwrap();
-    assert_eq!(pipeline.deliver(&request(&body)).unwrap().unwrap_err().status, 400);
+    let delivered = pipeline_with(source, &options_program(&[(KEY, &options)], None)).deliver(&request(&body)).unwrap();
+    assert_eq!(delivered.rejection.map(|rejection| (rejection.status, rejection.forwarded.len())), Some((400, 1)));
+    assert_eq!(kinds(&delivered.events), ["document"]);
 }
 
 /// The shipped example of the options remap compiles, and each of its keys
 /// selects its commons' options.
 #[test]
 fn the_example_options_program_selects_by_key() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipeline-configs/vector/options.example.vrl");
-    let program = std::fs::read_to_string(path).expect("options.example.vrl");
     let slow = r#"{"log":"{\"response_secs\":40.5}\n","kubernetes":{"pod_name":"revproxy-1"}}"#;
     let body = delivery_body("transport", 1, &[envelope("revproxy-x", &[slow]).into_bytes()]);
     let keys = ["SECRET[firehose_keys.devplanetv1]", "SECRET[firehose_keys.qaplanetv1]", "SECRET[firehose_keys.data-commons-prod]"];
     let source = SourceConfig { access_keys: keys.iter().map(|key| (*key).to_owned()).collect(), ..SourceConfig::default() };
-    let mut pipeline = Pipeline::shipped(source, &program).unwrap_or_else(|error| panic!("{error}"));
+    let mut pipeline = pipeline_with(source, &example_options_program());
     let mut by_key = Vec::new();
     for key in keys {
-        let events = pipeline.deliver(&Request { access_key: Some(key), ..request(&body) }).unwrap().unwrap();
+        let events = pipeline.deliver(&Request { access_key: Some(key), ..request(&body) }).unwrap().accepted();
         by_key.push((events[0].body["commons"].as_str().unwrap_or_default().to_owned(), kinds(&events)));
     }
     // 40.5 s: over qaplanetv1's 30 s, under devplanetv1's 65 s; no alerts
@@ -231,4 +295,205 @@ fn the_example_options_program_selects_by_key() {
             ("data-commons-prod".to_owned(), vec!["document".to_owned()]),
         ]
     );
+}
+
+fn example_options_program() -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipeline-configs/vector/options.example.vrl");
+    std::fs::read_to_string(path).expect("options.example.vrl")
+}
+
+/// The example is the form `options_program` writes (the config generator
+/// writes the same; pipeline-configs/tests/test_vector.py compares them):
+/// for the example commons list, the same statements, comments aside. The
+/// options come from pipeline-configs/commons.example.json.
+#[test]
+fn the_example_options_program_is_what_options_program_writes() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipeline-configs/commons.example.json");
+    let list: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("commons.example.json")).expect("JSON");
+    let by_commons: Vec<(String, Options)> = list["commons"]
+        .as_array()
+        .expect("a commons list")
+        .iter()
+        .map(|commons| {
+            let name = commons["name"].as_str().expect("a name").to_owned();
+            let mut options = Options { commons: Some(name.clone()), ..Options::default() };
+            // A number or a string, as the list's schema allows.
+            match &commons["threshold"] {
+                Value::Null => {}
+                Value::String(text) => options.set("slow_threshold_secs", text).expect("a valid threshold"),
+                number => options.set("slow_threshold_secs", &number.to_string()).expect("a valid threshold"),
+            }
+            if let Some(streams) = commons["alert_streams"].as_array() {
+                options.alert_streams = streams.iter().map(|stream| stream.as_str().expect("a stream").to_owned()).collect();
+            }
+            (format!("SECRET[firehose_keys.{name}]"), options)
+        })
+        .collect();
+    let by_key: Vec<(&str, &Options)> = by_commons.iter().map(|(key, options)| (key.as_str(), options)).collect();
+    let statements = |program: &str| -> Vec<String> {
+        program.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).map(str::to_owned).collect()
+    };
+    assert_eq!(statements(&example_options_program()), statements(&options_program(&by_key, None)));
+    assert!(example_options_program().contains("remove_secret(\"aws_kinesis_firehose_access_key\")"));
+}
+
+/// The access key leaves the event before anything else runs, so no buffer
+/// downstream persists it (`remove_secret` right after `get_secret`).
+#[test]
+fn no_event_carries_the_access_key_after_the_options_remap() {
+    let body = delivery_body("transport", 1, &[envelope("s", &["a"]).into_bytes(), b"not an envelope".to_vec()]);
+    for program in [options_program(&[(KEY, &Options::default())], None), example_options_program()] {
+        let keys = vec![KEY.to_owned(), "SECRET[firehose_keys.devplanetv1]".to_owned()];
+        let mut pipeline = pipeline_with(SourceConfig { access_keys: keys.clone(), ..SourceConfig::default() }, &program);
+        for key in &keys {
+            let mut secrets = Vec::new();
+            pipeline
+                .deliver_with(&Request { access_key: Some(key), ..request(&body) }, |_, event| {
+                    secrets.push(event.secrets.get(gen3_cwlogs_vrl_twin::source::ACCESS_KEY_SECRET).map(|key| key.to_string()))
+                })
+                .unwrap()
+                .expect("accepted");
+            assert_eq!(secrets, [None, None], "{program}");
+        }
+    }
+}
+
+/// The defaults the program uses for an absent option are the core's
+/// (gen3_cwlogs::OPTIONS): its `defaults`, `integer_bounds` and
+/// `schema_names` literals equal the core's, so each default and bound is
+/// stated once in truth and checked here.
+#[test]
+fn the_programs_option_literals_are_the_cores() {
+    let source = program_source();
+    let literal = |name: &str| -> Value {
+        let line = source
+            .lines()
+            .find(|line| line.starts_with(&format!("{name} = ")))
+            .unwrap_or_else(|| panic!("cwlogs.vrl has no `{name} = ...` line"));
+        serde_json::from_str(&line[name.len() + 3..]).unwrap_or_else(|error| panic!("`{name}` is not a JSON literal: {error}"))
+    };
+    let mut defaults = serde_json::Map::new();
+    let mut bounds = serde_json::Map::new();
+    let mut schemas = Value::Null;
+    for spec in &OPTIONS {
+        let default = match (spec.kind, spec.default) {
+            (OptionKind::StringList, _) => Value::Array(Vec::new()),
+            (_, None) => Value::Null,
+            (OptionKind::Integer { min, max }, Some(text)) => {
+                bounds.insert(spec.name.to_owned(), serde_json::json!([min, max]));
+                Value::from(text.parse::<u64>().expect("an integer default"))
+            }
+            (OptionKind::Enum(values), Some(text)) => {
+                schemas = serde_json::json!(values);
+                Value::from(text)
+            }
+            (_, Some(text)) => Value::from(text),
+        };
+        defaults.insert(spec.name.to_owned(), default);
+    }
+    assert_eq!(literal("defaults"), Value::Object(defaults));
+    assert_eq!(literal("integer_bounds"), Value::Object(bounds));
+    assert_eq!(literal("schema_names"), schemas);
+    // The event time range is the core's too.
+    assert_eq!(literal("max_event_ms"), Value::from(gen3_cwlogs::MAX_EVENT_MILLIS));
+    assert_eq!(gen3_cwlogs::MIN_EVENT_MILLIS, 0, "the program checks `>= 0`");
+}
+
+/// And the program uses them: with no options, with an empty options object
+/// and with every default written out, every fixture gives the same events.
+#[test]
+fn absent_options_are_the_cores_defaults() {
+    let fixtures = fixtures::fixtures();
+    let programs = ["# No options at all.\n".to_owned(), options_program(&[], None), options_program(&[], Some(&Options::default()))];
+    assert!(programs[2].contains("\"max_json_depth\": 64"), "{}", programs[2]);
+    let mut results = Vec::new();
+    for program in &programs {
+        let mut pipeline = pipeline_with(SourceConfig::default(), program);
+        let mut events = Vec::new();
+        for fixture in &fixtures {
+            let records = gen3_cwlogs_vrl_twin::delivery::records_of(&fixture.input);
+            let body = if records.is_delivery { fixture.input.clone() } else { delivery_body("defaults", 1551461675000, &records.data) };
+            let delivered = pipeline.deliver(&Request { access_key: None, ..request(&body) }).unwrap();
+            events.push((fixture.name.clone(), delivered.events, delivered.rejection));
+        }
+        results.push(events);
+    }
+    assert!(results[0].iter().map(|(_, events, _)| events.len()).sum::<usize>() > 50, "too little decoded");
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0], results[2]);
+}
+
+/// The program checks the options as the core's `Options::from_json` does
+/// and, when one is refused, decodes nothing: each record becomes one
+/// `invalid-options` error document naming the option (as the core does
+/// with options a Fluent Bit record carries).
+#[test]
+fn options_are_refused_as_the_core_refuses_them() {
+    let cases = [
+        (r#"{}"#, None),
+        (r#"{"commons":"c","slow_threshold_secs":65,"alert_streams":["revproxy","fence"],"schema":"cloudwatch"}"#, None),
+        (r#"{"slow_threshold_secs":"65.5","alert_streams":"revproxy, fence","max_json_depth":"120"}"#, None),
+        (r#"{"slow_threshold_secs":0,"max_decompressed_bytes":1073741824,"max_events_per_record":1,"alert_streams":[]}"#, None),
+        (r#"{"commons":null,"slow_threshold_secs":null,"max_json_depth":null}"#, None),
+        (r#"{"threshold":65}"#, Some("threshold")),
+        (r#"{"commons":""}"#, Some("commons")),
+        (r#"{"commons":"  "}"#, Some("commons")),
+        (r#"{"slow_threshold_secs":-1}"#, Some("slow_threshold_secs")),
+        (r#"{"slow_threshold_secs":"fast"}"#, Some("slow_threshold_secs")),
+        (r#"{"slow_threshold_secs":"NaN"}"#, Some("slow_threshold_secs")),
+        (r#"{"slow_threshold_secs":"inf"}"#, Some("slow_threshold_secs")),
+        (r#"{"slow_threshold_secs":true}"#, Some("slow_threshold_secs")),
+        (r#"{"alert_streams":["revproxy",""]}"#, Some("alert_streams")),
+        (r#"{"alert_streams":["a,b"]}"#, Some("alert_streams")),
+        (r#"{"alert_streams":[1]}"#, Some("alert_streams")),
+        (r#"{"alert_streams":"revproxy,"}"#, Some("alert_streams")),
+        (r#"{"schema":"ecs"}"#, Some("schema")),
+        (r#"{"max_json_depth":121}"#, Some("max_json_depth")),
+        (r#"{"max_json_depth":0}"#, Some("max_json_depth")),
+        (r#"{"max_json_depth":64.0}"#, Some("max_json_depth")),
+        (r#"{"max_json_depth":"deep"}"#, Some("max_json_depth")),
+        (r#"{"max_events_per_record":10000001}"#, Some("max_events_per_record")),
+        (r#"{"max_decompressed_bytes":-5}"#, Some("max_decompressed_bytes")),
+        (r#"{"max_decompressed_bytes":[1]}"#, Some("max_decompressed_bytes")),
+    ];
+    let body = delivery_body("transport", 1551461675000, &[envelope("s", &["a"]).into_bytes(), b"not an envelope".to_vec()]);
+    for (options, refused) in cases {
+        let core_refused = Options::from_json(options).err().map(|error| error.option);
+        assert_eq!(core_refused.as_deref(), refused, "the core on {options}");
+        // JSON texts without exponents are VRL literals too.
+        let program = format!("%gen3_cwlogs = {options}\n");
+        let events =
+            pipeline_with(SourceConfig::default(), &program).deliver(&Request { access_key: None, ..request(&body) }).unwrap().accepted();
+        match refused {
+            None => assert_eq!(kinds(&events)[0], "document", "{options}: {events:?}"),
+            Some(option) => {
+                assert_eq!(error_kinds(&events), ["invalid-options", "invalid-options"], "{options}");
+                let reason = events[0].body["error"]["reason"].as_str().unwrap_or_default();
+                assert!(reason.contains(&format!("%gen3_cwlogs.{option}:")), "{options}: {reason}");
+                assert_eq!(events[0].body["raw_data"], Value::from(envelope("s", &["a"])), "the record's data, kept");
+            }
+        }
+    }
+    // Not an object at all.
+    let events = pipeline_with(SourceConfig::default(), "%gen3_cwlogs = [\"devplanetv1\"]\n").deliver(&request(&body)).unwrap().accepted();
+    assert_eq!(error_kinds(&events), ["invalid-options", "invalid-options"]);
+}
+
+/// Every options literal `options_literal` writes is valid for the core and
+/// for the program, and means the same.
+#[test]
+fn options_literals_read_back_as_the_same_options() {
+    let all = Options {
+        commons: Some("devplanetv1".into()),
+        slow_threshold_secs: Some(65.25),
+        alert_streams: vec!["revproxy".into(), "sheep dog".into()],
+        schema: gen3_cwlogs::Schema::Cloudwatch,
+        max_decompressed_bytes: 1234,
+        max_events_per_record: 7,
+        max_json_depth: 3,
+    };
+    for options in [Options::default(), all] {
+        let literal = options_literal(&options);
+        assert_eq!(Options::from_json(&literal).as_ref(), Ok(&options), "{literal}");
+    }
 }
