@@ -35,8 +35,11 @@ const PACKAGE_FILES: &[(&str, &str)] = &[
 
 const PAGE_TEMPLATE: &str = include_str!("../../js/page/decoder.html");
 const PAGE_SCRIPT: &str = include_str!("../../js/page/page.js");
-/// Where the template takes the script (glue, module, page code).
+const PAGE_WORKER: &str = include_str!("../../js/page/worker.js");
+/// Where the template takes the scripts (the worker's text, the page code).
 const SCRIPT_SLOT: &str = "<!-- script -->";
+/// The version the page shows: the workspace's, which the package's must equal.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn main() -> ExitCode {
     let out_dir = match parse_args() {
@@ -102,22 +105,57 @@ fn bindgen(dir: &Path, target: impl FnOnce(&mut Bindgen) -> Result<(), String>) 
     bindgen.generate(dir).map_err(|e| format!("wasm-bindgen into {}: {e:#}", dir.display()))
 }
 
-/// The page: the template with one inline module script holding the web
-/// glue, the module as base64 and the page code. Inline, because browsers
-/// refuse module scripts and `fetch` from `file://`.
+/// The page: the template with two inline scripts: the decoder's worker
+/// as text (`type="text/plain"`: never run by the page; the web glue as a
+/// classic script, the module as base64 and `worker.js`), which the page
+/// code starts from a blob: URL, and the page code itself. Inline, because
+/// browsers refuse module scripts, workers and `fetch` from `file://`; a
+/// classic worker, because a module worker from a blob: URL does not load
+/// in a `file://` page (an opaque origin); the module is in the worker's
+/// text only, so the page holds it once.
 fn page(glue: &str, module: &[u8]) -> Result<String, String> {
     if !PAGE_TEMPLATE.contains(SCRIPT_SLOT) {
         return Err(format!("page template has no {SCRIPT_SLOT}"));
     }
-    // `</script` inside the script would end it early.
-    if glue.contains("</script") || PAGE_SCRIPT.contains("</script") {
-        return Err("a script to inline contains </script".into());
+    let glue = classic_script(glue)?;
+    // `</script` inside a script would end it early; `<!--` (with `<script`)
+    // would switch the HTML parser into its escaped script states.
+    for (name, text) in [("the web glue", glue.as_str()), ("page.js", PAGE_SCRIPT), ("worker.js", PAGE_WORKER)] {
+        if ["</script", "<!--", "<script"].iter().any(|bad| text.to_ascii_lowercase().contains(bad)) {
+            return Err(format!("{name} contains </script, <script or <!--, which cannot be inlined"));
+        }
     }
     let script = format!(
-        "<script type=\"module\">\n{glue}\nconst WASM_BASE64 = \"{}\";\n{PAGE_SCRIPT}\n</script>",
+        "<script type=\"text/plain\" id=\"decoder-worker\">\n{glue}\nconst WASM_BASE64 = \"{}\";\n{PAGE_WORKER}\n</script>\n\
+         <script type=\"module\">\nconst VERSION = \"{VERSION}\";\n{PAGE_SCRIPT}\n</script>",
         base64::engine::general_purpose::STANDARD.encode(module)
     );
     Ok(PAGE_TEMPLATE.replace(SCRIPT_SLOT, &script))
+}
+
+/// wasm-bindgen's web glue (an ES module) as a classic script: `export`
+/// dropped from its declarations, its one `export { ... };` list removed,
+/// `import.meta.url` (only read when `init` is given no module, which the
+/// worker never does) replaced. Fails if the glue has another module form.
+fn classic_script(glue: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(glue.len());
+    for line in glue.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("export {") {
+            if !trimmed.ends_with("};") {
+                return Err(format!("the web glue has a multi-line export list: {trimmed}"));
+            }
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        out.push_str(&line.replace("import.meta.url", "self.location.href"));
+        out.push('\n');
+    }
+    let module_syntax = out.lines().map(str::trim_start).find(|line| line.starts_with("export ") || line.starts_with("import ") || line.contains("import.meta") || line.contains("import("));
+    match module_syntax {
+        Some(line) => Err(format!("the web glue cannot run as a classic script: {line}")),
+        None => Ok(out),
+    }
 }
 
 fn check_package_version() -> Result<(), String> {
