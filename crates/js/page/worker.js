@@ -105,7 +105,7 @@ function contextOf(entries, counters, text) {
   return {
     singleRecord: counters.records === 1,
     sequencePrefix: commonPrefix(sequences),
-    idPrefix: commonPrefix(ids),
+    idPrefix: prefixByLength(ids),
     kinesisRecords: kinesisRecordsOf(text, sequences.length > 0),
     nextRecord: 0, // where the search for a Kinesis document's record resumes
     lastDocument: null,
@@ -130,6 +130,16 @@ function commonPrefix(values) {
     if (prefix === 0) break;
   }
   return distinct ? prefix : first.length;
+}
+
+/** The shared prefix of ids of each length (an emulator's `66` does not make every id show whole). */
+function prefixByLength(ids) {
+  const groups = new Map();
+  for (const id of ids) {
+    if (!groups.has(id.length)) groups.set(id.length, []);
+    groups.get(id.length).push(id);
+  }
+  return new Map([...groups].map(([length, group]) => [length, commonPrefix(group)]));
 }
 
 /**
@@ -293,7 +303,7 @@ function arrivalMs(record) {
 function shortId(id, context) {
   if (id.startsWith('err-')) return id.length > 14 ? `${id.slice(0, 12)}…` : id;
   if (id.length <= 12) return id;
-  const keep = Math.max(8, id.length - context.idPrefix);
+  const keep = Math.max(8, id.length - (context.idPrefix.get(id.length) ?? 0));
   return keep >= id.length - 1 ? id : `…${id.slice(-keep)}`;
 }
 
