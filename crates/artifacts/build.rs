@@ -6,8 +6,9 @@
 //! - the component: `crates/component` for `wasm32-unknown-unknown` with wasm
 //!   SIMD (WebAssembly 2.0, on in wasmtime by default; about 10% of its
 //!   time), wrapped by `wit-component` so it imports nothing;
-//! - the Fluent Bit module (`crates/fluent-bit`) and the wasm-bindgen module
-//!   (`crates/js`), without SIMD (WAMR's interpreter and older browsers), in
+//! - the Fluent Bit module (`crates/fluent-bit`), the Redpanda Connect module
+//!   (`crates/redpanda-connect`) and the wasm-bindgen module (`crates/js`),
+//!   without SIMD (WAMR's interpreter and older browsers), in
 //!   one build whose debug info is stripped but not its other custom
 //!   sections: wasm-bindgen reads them.
 //!
@@ -32,17 +33,19 @@ fn main() {
     let modules_dir = cargo_build(
         &workspace,
         &out_dir.join("modules"),
-        &["gen3-cwlogs-fluent-bit", "gen3-cwlogs-js"],
+        &["gen3-cwlogs-fluent-bit", "gen3-cwlogs-redpanda-connect", "gen3-cwlogs-js"],
         "",
         &[("CARGO_PROFILE_RELEASE_STRIP", "debuginfo")],
     );
     let fluent_bit = modules_dir.join("gen3_cwlogs_fluent_bit.wasm");
+    let redpanda_connect = modules_dir.join("gen3_cwlogs_redpanda_connect.wasm");
     let js = modules_dir.join("gen3_cwlogs_js.wasm");
 
-    let constants = [("COMPONENT_PATH", &component), ("FLUENT_BIT_PATH", &fluent_bit), ("JS_PATH", &js)]
-        .iter()
-        .map(|(name, path)| format!("/// Built by build.rs.\npub const {name}: &str = {:?};\n", path.display().to_string()))
-        .collect::<String>();
+    let constants =
+        [("COMPONENT_PATH", &component), ("FLUENT_BIT_PATH", &fluent_bit), ("REDPANDA_CONNECT_PATH", &redpanda_connect), ("JS_PATH", &js)]
+            .iter()
+            .map(|(name, path)| format!("/// Built by build.rs.\npub const {name}: &str = {:?};\n", path.display().to_string()))
+            .collect::<String>();
     write_if_changed(&out_dir.join("artifacts.rs"), constants.as_bytes());
 }
 

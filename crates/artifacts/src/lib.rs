@@ -11,5 +11,9 @@ pub const COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gen3_cwlo
 pub const FLUENT_BIT: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/modules/wasm32-unknown-unknown/release/gen3_cwlogs_fluent_bit.wasm"));
 
+/// The Redpanda Connect `wasm` processor module (`crates/redpanda-connect`).
+pub const REDPANDA_CONNECT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/modules/wasm32-unknown-unknown/release/gen3_cwlogs_redpanda_connect.wasm"));
+
 /// The wasm-bindgen module (`crates/js`), before wasm-bindgen's processing.
 pub const JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/modules/wasm32-unknown-unknown/release/gen3_cwlogs_js.wasm"));
