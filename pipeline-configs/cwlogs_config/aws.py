@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import json
 
-from .model import Commons, Deployment
+from .model import SEED_LIFECYCLE, Commons, Deployment
 
 # Where Firehose writes what it could not deliver after its retries, inside
 # the commons' bucket (the archive itself is written by the collector under
 # s3.prefix, dead letters under dead-letter/).
 BACKUP_PREFIX = "firehose-failed/"
 # The seed's lifecycle for the <commons>-logging bucket.
-LIFECYCLE = {"STANDARD_IA": 60, "GLACIER": 90, "expire": 2190}
+LIFECYCLE = SEED_LIFECYCLE
 FIREHOSE_LOG_RETENTION_DAYS = 90
 # Firehose's format for an HTTP endpoint secret.
 SECRET_KEY = "api_key"

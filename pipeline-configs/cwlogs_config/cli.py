@@ -21,8 +21,9 @@ from .front import render_nginx, render_njs
 from .load import load
 from .model import ConfigError, Deployment
 from .schema import SchemaError, load_schema
+from .search import render_search
 from .terraform import render_terraform
-from .vector import render_vector
+from .vector import left_out_note, render_vector, vector_commons
 
 USAGE = """Generate the collector pipelines (Fluent Bit + nginx front, Vector) and the
 AWS half (CloudFormation, Terraform) from one commons list."""
@@ -34,6 +35,7 @@ def render_all(dep: Deployment, source: str, overrides: list[str]) -> dict[str, 
         "front/nginx.conf": render_nginx(dep, source, overrides),
         "front/firehose.js": render_njs(dep, source, overrides),
         "vector/vector.yaml": render_vector(dep, source, overrides),
+        **render_search(dep),
         **render_aws(dep),
         **render_terraform(dep, source),
     }
@@ -42,7 +44,8 @@ def render_all(dep: Deployment, source: str, overrides: list[str]) -> dict[str, 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=USAGE)
     parser.add_argument("commons", help="the commons list (JSON)")
-    parser.add_argument("--out", required=True, help="directory to write fluent-bit/, front/ and vector/ into")
+    parser.add_argument("--out", required=True,
+                        help="directory to write fluent-bit/, front/, vector/, search/ (and aws/) into")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if the files in --out differ from what would be generated")
     group = parser.add_argument_group("front overrides (tests and local runs; recorded in the generated header)")
@@ -98,12 +101,15 @@ def main(argv=None) -> int:
         return 2
 
     files = render_all(dep, path.name, overrides)
+    left_out = vector_commons(dep)[1]
+    if left_out:
+        print("note: vector/vector.yaml: " + left_out_note(left_out), file=sys.stderr)
     out = Path(args.out)
     # Files in the generator's own directories that it no longer writes (a
     # commons removed from the list, the aws section dropped): reported,
     # never deleted, since --out may be a directory someone else also uses.
     leftovers = sorted(
-        str(p) for top in ("fluent-bit", "front", "vector", "aws") if (out / top).is_dir()
+        str(p) for top in ("fluent-bit", "front", "vector", "search", "aws") if (out / top).is_dir()
         for p in (out / top).rglob("*") if p.is_file() and p.relative_to(out).as_posix() not in files
     )
     if args.check:

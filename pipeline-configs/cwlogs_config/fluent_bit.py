@@ -8,8 +8,9 @@ outputs, with dead letters for anything no commons takes.
 
 from __future__ import annotations
 
-from .model import Deployment, sanitise_tag
-from .schema import ALERT_STREAMS, COMMONS, SLOW_THRESHOLD
+from .model import Commons, Deployment, sanitise_tag
+from .schema import ALERT_STREAMS, COMMONS, SCHEMA, SLOW_THRESHOLD
+from .shapes import SHAPES, record_accessor
 from .yaml_text import header, list_item, on, yaml_block, yaml_comment
 
 CWLOGS_MATCH = r"^cwlogs\."
@@ -56,8 +57,20 @@ def _s3_output(match_key: str, match: str, bucket: str, region: str, endpoint: s
     return items
 
 
-def _search_output(dep: Deployment, match: str, prefix_items: list[tuple[str, object]]) -> list[tuple[str, object]]:
+def _search_keys(schema: str) -> tuple[str, str]:
+    """The output's `id_key` and `logstash_prefix_key`: record accessors (both
+    go through flb_ra_create in out_opensearch and out_es) for where the
+    schema keeps the event id and the commons. A top-level id stays `id`,
+    the form checked on a real Fluent Bit."""
+    shape = SHAPES[schema]
+    id_key = shape.id_path[0] if len(shape.id_path) == 1 else record_accessor(shape.id_path)
+    return id_key, record_accessor(shape.commons_path)
+
+
+def _search_output(dep: Deployment, match: str, schema: str,
+                   prefix_items: list[tuple[str, object]]) -> list[tuple[str, object]]:
     es = dep.es
+    id_key = _search_keys(schema)[0]
     items: list[tuple[str, object]] = [
         ("name", es["output"]),
         ("match_regex", match),
@@ -69,7 +82,7 @@ def _search_output(dep: Deployment, match: str, prefix_items: list[tuple[str, ob
         items.append(("tls.verify", "on"))
     items += [("logstash_format", "on")] + prefix_items + [
         ("logstash_dateformat", es["index_date_format"]),
-        ("id_key", "id"),
+        ("id_key", id_key),
         ("write_operation", "create"),
         ("suppress_type_name", "on"),
     ]
@@ -84,6 +97,38 @@ def _search_output(dep: Deployment, match: str, prefix_items: list[tuple[str, ob
         ("buffer_size", "false"),
     ]
     return items
+
+
+def _search_processors(schema: str) -> list[str]:
+    """The output always writes the record's time first, as `time_key`
+    (@timestamp): a document that has its own @timestamp would carry it
+    twice, and the search server refuses duplicate keys. Such documents'
+    @timestamp is removed on the way out (a processor of this output only;
+    the S3 copy keeps it): the output writes it back from the record time,
+    which set_time made the event's own time, to the millisecond, in the
+    core's format."""
+    if SHAPES[schema].time_path != ("@timestamp",):
+        return []
+    return [
+        "      processors:",
+        "        logs:",
+        "          - name: content_modifier",
+        "            action: delete",
+        '            key: "@timestamp"',
+    ]
+
+
+def _search_groups(commons: list[Commons]) -> list[tuple[str, str | None, list[str]]]:
+    """(schema, own index prefix or None, commons names): one search output
+    per index prefix and schema. Commons indexed under their own names share
+    an output per schema, whose prefix is read from each record."""
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for c in commons:
+        own = None if c.index_prefix == c.name else c.index_prefix
+        groups.setdefault((c.schema, own), []).append(c.name)
+    shared = [(schema, None, names) for (schema, own), names in groups.items() if own is None]
+    custom = [(schema, own, names) for (schema, own), names in groups.items() if own is not None]
+    return shared + custom
 
 
 def render_fluent_bit(dep: Deployment, source: str, overrides: list[str]) -> str:
@@ -145,8 +190,10 @@ Firehose sends at most 64 MiB per request.""", "    ")
    posting to in_http) is decoded as commons `unknown`, which only the dead
    letter takes.""", "    ")
     for c in dep.commons:
+        # The schema is always set: the search output below reads the id and
+        # the commons where this schema keeps them.
         configured = {COMMONS: c.name, SLOW_THRESHOLD: c.threshold,
-                      ALERT_STREAMS: ",".join(c.alert_streams) or None}
+                      ALERT_STREAMS: ",".join(c.alert_streams) or None, SCHEMA: c.schema}
         out += list_item([("name", "modify"), ("match", c.tag)] + _option_keys(dep, configured))
     out += list_item([
         ("name", "modify"),
@@ -209,8 +256,6 @@ Firehose sends at most 64 MiB per request.""", "    ")
     out.append("")
     out.append("  outputs:")
 
-    shared = [c.name for c in dep.commons if c.index_prefix == c.name]
-    custom = [c for c in dep.commons if c.index_prefix != c.name]
     why = """
 Search: index <commons>-<%s> from each document's own time,
 _id = the CloudWatch event id, write_operation create, so a re-delivered
@@ -225,14 +270,25 @@ any successful item as delivered and drops its failed items."""
         why += """
 Note: the `es` output counts a bulk with any successful item as delivered and
 drops its failed items; `opensearch` retries them (set elasticsearch.output)."""
-    if shared:
-        out += yaml_comment(why, "    ")
-        out += list_item(_search_output(
-            dep, r"^document\." + _alternation(shared) + "$", [("logstash_prefix_key", "$commons")]))
-    for c in custom:
-        out += yaml_comment(f"Search for {c.name}: its own index prefix {c.index_prefix}.", "    ")
-        out += list_item(_search_output(
-            dep, r"^document\." + _alternation([c.name]) + "$", [("logstash_prefix", c.index_prefix)]))
+    why += """
+One output per document schema and index prefix: id_key and
+logstash_prefix_key are record accessors for where the schema keeps the
+event id and the commons (search/ holds the matching index templates)."""
+    first = True
+    for schema, own, names in _search_groups(dep.commons):
+        id_key, prefix_key = _search_keys(schema)
+        if first:
+            out += yaml_comment(why, "    ")
+            first = False
+        if own is None:
+            out += yaml_comment(f"Schema {schema}: index prefix = the document's commons ({prefix_key}), "
+                                f"_id = {id_key}.", "    ")
+            prefix_items = [("logstash_prefix_key", prefix_key)]
+        else:
+            out += yaml_comment(f"Search for {', '.join(names)} (schema {schema}): its own index prefix {own}.", "    ")
+            prefix_items = [("logstash_prefix", own)]
+        out += list_item(_search_output(dep, r"^document\." + _alternation(names) + "$", schema, prefix_items))
+        out += _search_processors(schema)
 
     store = fb["s3_store_dir"].rstrip("/")
     for c in dep.commons:

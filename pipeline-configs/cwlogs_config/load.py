@@ -13,10 +13,11 @@ import re
 
 from .model import (
     ACCOUNT_RE, BUCKET_RE, DATE_FORMAT_RE, ENDPOINT_RE, ENV_RE, HOST_RE, NAME_MAX, NAME_RE, REGION_RE,
-    RESERVED_NAMES, S3_PREFIX_RE, STREAM_RE, AwsSettings, Commons, ConfigError, Deployment, Reader, S3Target,
-    default_access_key_env,
+    RESERVED_NAMES, S3_PREFIX_RE, SEED_LIFECYCLE, STREAM_RE, AwsSettings, Commons, ConfigError, Deployment, Reader,
+    Retention, S3Target, default_access_key_env,
 )
-from .schema import SLOW_THRESHOLD, OptionSchema
+from .schema import SCHEMA, SLOW_THRESHOLD, OptionSchema
+from .shapes import SHAPES
 
 DEFAULTS_FLUENT_BIT = {
     "http_listen": "127.0.0.1",
@@ -50,6 +51,12 @@ FIREHOSE_URL_RE = re.compile(r"https://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::44
 # (tools/bulk_expansion.py; README, "Firehose buffering"), and OpenSearch
 # refuses requests over 10 MiB (small Amazon instance types) or 100 MiB.
 DEFAULTS_AWS = {"buffer_size_mib": 1, "buffer_interval_secs": 60, "retry_duration_secs": 7200}
+# Search retention (days from an index's creation), the seed's bucket
+# lifecycle: warm when S3 moves to STANDARD_IA, cold at GLACIER, deleted at
+# the bucket's expiry.
+DEFAULTS_RETENTION = {"warm_days": SEED_LIFECYCLE["STANDARD_IA"], "cold_days": SEED_LIFECYCLE["GLACIER"],
+                      "delete_days": SEED_LIFECYCLE["expire"]}
+RETENTION_MAX_DAYS = 36500
 
 
 def load(data, options: OptionSchema) -> Deployment:
@@ -68,7 +75,8 @@ def load(data, options: OptionSchema) -> Deployment:
         fluent_bit[key] = value.rstrip("/") or "/"
     fb_in.finish()
 
-    es = _load_search(top.get("elasticsearch", required=True), aws_region)
+    es_raw = top.get("elasticsearch", required=True)
+    es = _load_search(es_raw, aws_region)
     front = _load_front(top.get("front", required=True), fluent_bit)
 
     dead_letter_bucket = _bucket(top.string("dead_letter_bucket", "cwlogs-dead-letter"), "dead_letter_bucket")
@@ -77,7 +85,7 @@ def load(data, options: OptionSchema) -> Deployment:
     raw_commons = top.get("commons", required=True)
     if not isinstance(raw_commons, list) or not raw_commons:
         raise ConfigError("commons: expected a non-empty list")
-    commons = [_load_commons(item, i, aws_region, options) for i, item in enumerate(raw_commons)]
+    commons = [_load_commons(item, i, aws_region, options, es["retention"]) for i, item in enumerate(raw_commons)]
     vector = _load_vector(top.get("vector", {}))
     aws_raw = top.get("aws")
     aws = None if aws_raw is None else _load_aws(aws_raw, front, commons)
@@ -90,6 +98,7 @@ def load(data, options: OptionSchema) -> Deployment:
     _check_unique(commons, lambda c: c.access_key_env, "firehose_access_key_env",
                   "commons {} and {} read their Firehose access key from the same variable {}; "
                   "the front could not tell their deliveries apart")
+    _check_indices(commons, es["index_date_format"])
     return Deployment(aws_region, fluent_bit, es, front, dead_letter_bucket, dead_letter_endpoint, commons, vector,
                       options, aws)
 
@@ -110,6 +119,7 @@ def _load_search(raw, aws_region: str) -> dict:
         "output": es_in.string("output", "opensearch"),
         "http_user": es_in.string("http_user"),
         "http_passwd_env": es_in.string("http_passwd_env", pattern=ENV_RE, what="an environment variable name"),
+        "retention": _retention(es_in.get("retention", {}), "elasticsearch.retention", DEFAULTS_RETENTION),
     }
     if es["output"] not in ("opensearch", "es"):
         raise ConfigError(f"elasticsearch.output: expected 'opensearch' or 'es', got {es['output']!r}")
@@ -173,6 +183,29 @@ def _threshold(value, where: str, options: OptionSchema) -> str | None:
     return text
 
 
+def _retention(raw, where: str, defaults: dict) -> dict:
+    r = Reader(raw, where)
+    days = {key: r.integer(key, defaults[key], 1, RETENTION_MAX_DAYS, "days") for key in DEFAULTS_RETENTION}
+    r.finish()
+    if not days["warm_days"] < days["cold_days"] < days["delete_days"]:
+        raise ConfigError(f"{where}: expected warm_days < cold_days < delete_days, got "
+                          f"{days['warm_days']}, {days['cold_days']}, {days['delete_days']}")
+    return days
+
+
+def _schema(value, where: str, options: OptionSchema) -> str:
+    """The commons' document schema: one of the decoder's (decoder-options.json),
+    and one the generator can route and map."""
+    option = options[SCHEMA]
+    if not isinstance(value, str) or value not in option.values:
+        raise ConfigError(f"{where}: expected one of the decoder's schemas ({', '.join(option.values)}), got {value!r}")
+    if value not in SHAPES:
+        raise ConfigError(f"{where}: the decoder has a schema {value!r} the generator does not know yet "
+                          f"(cwlogs_config/shapes.py knows {', '.join(SHAPES)}): no search output or "
+                          "index template could follow its documents")
+    return value
+
+
 def _bucket(name: str, where: str) -> str:
     if not BUCKET_RE.fullmatch(name) or ".." in name or re.fullmatch(r"[0-9.]+", name):
         raise ConfigError(
@@ -208,7 +241,31 @@ def _check_unique(commons, key, what, message):
         seen[k] = c
 
 
-def _load_commons(item, index: int, aws_region: str, options: OptionSchema) -> Commons:
+def _check_indices(commons: list[Commons], date_format: str):
+    """Commons writing the same indices need the same mapping and retention;
+    and no prefix may take another's weekly indices as its own: `dev-2024`
+    would match dev's `dev-2024-w01` through its pattern `dev-2024-*`."""
+    by_prefix: dict[str, Commons] = {}
+    for c in commons:
+        first = by_prefix.setdefault(c.index_prefix, c)
+        for what in ("schema", "retention"):
+            if getattr(first, what) != getattr(c, what):
+                raise ConfigError(f"commons: {first.name!r} and {c.name!r} write the same indices "
+                                  f"({c.index_prefix}-*) but differ in {what}; give one its own es_index_prefix")
+    # What a rendered date can start with: a digit for a strftime field,
+    # else the format's first literal character.
+    starts = "0123456789" if date_format.startswith("%") else date_format[0]
+    for short in by_prefix:
+        for long in by_prefix:
+            rest = long[len(short) + 1:]
+            if long.startswith(short + "-") and rest and rest[0] in starts:
+                raise ConfigError(
+                    f"commons: index prefix {long!r} ({by_prefix[long].name}) looks like an index of {short!r} "
+                    f"({by_prefix[short].name}): its template pattern {long}-* would also match {short}'s indices "
+                    f"{short}-<{date_format}>; set es_index_prefix")
+
+
+def _load_commons(item, index: int, aws_region: str, options: OptionSchema, retention: dict) -> Commons:
     where = f"commons[{index}]"
     r = Reader(item, where)
     name = r.get("name", required=True)
@@ -264,9 +321,11 @@ def _load_commons(item, index: int, aws_region: str, options: OptionSchema) -> C
         endpoint=s3_in.string("endpoint", pattern=ENDPOINT_RE, what="a URL like http://127.0.0.1:9000"),
     )
     s3_in.finish()
+    schema = _schema(r.get("schema", options[SCHEMA].default), f"{where}.schema", options)
+    days = _retention(r.get("search_retention", {}), f"{where}.search_retention", retention)
     r.finish()
     return Commons(name, account, region, threshold, list(streams), slack_env, access_key_env, index_prefix, s3,
-                   shard_count)
+                   shard_count, schema, Retention(**days))
 
 
 def _load_vector(raw) -> dict:

@@ -59,6 +59,21 @@ class S3Target:
     endpoint: str | None
 
 
+# The seed's lifecycle of the <commons>-logging bucket (days): the bucket's
+# rules (aws.py) and the search retention's defaults.
+SEED_LIFECYCLE = {"STANDARD_IA": 60, "GLACIER": 90, "expire": 2190}
+
+
+@dataclass(frozen=True)
+class Retention:
+    """A commons' search indices: ages (days from index creation) at which
+    they turn warm, then cold, then are deleted."""
+
+    warm_days: int
+    cold_days: int
+    delete_days: int
+
+
 @dataclass
 class Commons:
     name: str
@@ -72,6 +87,10 @@ class Commons:
     s3: S3Target
     # Shards of the commons' Kinesis stream (the seed's stream had one).
     shard_count: int = 1
+    # The decoder's document schema (its `schema` option) for this commons:
+    # the search outputs and index templates follow the documents' shape.
+    schema: str = "gen3"
+    retention: Retention = Retention(SEED_LIFECYCLE["STANDARD_IA"], SEED_LIFECYCLE["GLACIER"], SEED_LIFECYCLE["expire"])
 
     @property
     def tag(self) -> str:

@@ -23,6 +23,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "decoder-options.json"
 COMMONS = "commons"  # commons[].name
 SLOW_THRESHOLD = "slow_threshold_secs"  # commons[].threshold (the seed's Terraform variable)
 ALERT_STREAMS = "alert_streams"  # commons[].alert_streams
+SCHEMA = "schema"  # commons[].schema: the document shape, which the search outputs and templates follow
 
 _TYPES = {"string", "number", "integer", "string-list", "enum"}
 
@@ -39,6 +40,8 @@ class Option:
     default: object
     minimum: float | None
     maximum: float | None
+    # An enum's cases (decoder-options.json's `values`), else empty.
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,12 @@ def load_schema(path: Path = SCHEMA_PATH) -> OptionSchema:
             value = item.get(bound)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise SchemaError(f"{where}: options[{i}] ({item['name']}).{bound}: expected a number")
-        options.append(Option(item["name"], item["type"], item.get("default"), item.get("min"), item.get("max")))
+        values = item.get("values", [])
+        if item["type"] == "enum" and (not isinstance(values, list) or not values
+                                       or not all(isinstance(v, str) and v for v in values)):
+            raise SchemaError(f"{where}: options[{i}] ({item['name']}).values: expected a non-empty list of names")
+        options.append(Option(item["name"], item["type"], item.get("default"), item.get("min"), item.get("max"),
+                              tuple(values) if item["type"] == "enum" else ()))
     names = [o.name for o in options]
     if len(set(names)) != len(names):
         raise SchemaError(f"{where}: an option name appears twice: {names}")

@@ -10,12 +10,17 @@ acknowledgements.
 from __future__ import annotations
 
 import re
+import textwrap
 from decimal import Decimal
+from pathlib import Path
 
 from .fluent_bit import KINDS
 from .model import Commons, Deployment
-from .schema import ALERT_STREAMS, COMMONS, SLOW_THRESHOLD
+from .schema import ALERT_STREAMS, COMMONS, SCHEMA, SLOW_THRESHOLD
 from .yaml_text import header, vector_yaml, yaml_comment
+
+# The VRL twin the config runs (installed unchanged at vector.program_path).
+PROGRAM = Path(__file__).resolve().parent.parent / "vector" / "cwlogs.vrl"
 
 # The secret backend every SECRET[...] of the Vector config names. Vector's
 # secret reference is SECRET[<backend>.<key>] with both parts [[:word:]] (and
@@ -57,6 +62,34 @@ def _vrl_value(value) -> str:
     raise TypeError(f"no VRL literal for {value!r}")
 
 
+def twin_schemas(program: Path = PROGRAM) -> list[str]:
+    """The document schemas the shipped VRL program decodes (its
+    `schema_names`, the list it checks the `schema` option against)."""
+    m = re.search(r"^schema_names = \[(.*)\]$", program.read_text(encoding="utf-8"), re.M)
+    if m is None:
+        raise ValueError(f"{program}: no `schema_names = [...]` line; cannot tell which schemas it decodes")
+    return re.findall(r'"([^"]+)"', m.group(1))
+
+
+def vector_commons(dep: Deployment) -> tuple[list[Commons], list[Commons]]:
+    """The commons the Vector pipeline serves, and those it leaves out
+    because the VRL twin cannot write their schema yet: a decoder refusing
+    their options would turn each of their records into an error document.
+    Left out, their access key is not among the source's, so Vector answers
+    their deliveries 401 and Firehose keeps them (retries, then its S3
+    backup): deliver those commons to the Fluent Bit front instead."""
+    known = twin_schemas()
+    served = [c for c in dep.commons if c.schema in known]
+    return served, [c for c in dep.commons if c.schema not in known]
+
+
+def left_out_note(left_out: list[Commons]) -> str:
+    listed = ", ".join(f"{c.name} (schema {c.schema})" for c in left_out)
+    return (f"Not served by this pipeline: {listed}: the VRL twin ({PROGRAM.name}) decodes "
+            f"{', '.join(twin_schemas())} only. Vector refuses their deliveries (401, an unknown access "
+            "key) and Firehose keeps retrying them; deliver them to the Fluent Bit front.")
+
+
 def vrl_options_literal(dep: Deployment, c: Commons) -> str:
     """The `%gen3_cwlogs` object for a commons, in crates/vrl-twin's
     `options_literal` form: every option of the decoder's schema, in its
@@ -67,6 +100,7 @@ def vrl_options_literal(dep: Deployment, c: Commons) -> str:
         COMMONS: vrl_string(c.name),
         SLOW_THRESHOLD: None if c.threshold is None else vrl_float(c.threshold),
         ALERT_STREAMS: _vrl_value(c.alert_streams) if c.alert_streams else None,
+        SCHEMA: vrl_string(c.schema),
     }
     parts = []
     for option in dep.options.options:
@@ -78,7 +112,7 @@ def vrl_options_literal(dep: Deployment, c: Commons) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def vrl_options_program(dep: Deployment) -> str:
+def vrl_options_program(dep: Deployment, commons: list[Commons]) -> str:
     """The options remap (options.example.vrl's form, crates/vrl-twin's
     `options_program`): the decoder's options chosen by the Firehose access
     key. The keys are SECRET[...] references that Vector replaces in the
@@ -90,7 +124,7 @@ def vrl_options_program(dep: Deployment) -> str:
         "# buffers would persist it: drop it before anything else can fail.",
         'remove_secret("aws_kinesis_firehose_access_key")',
     ]
-    for i, c in enumerate(dep.commons):
+    for i, c in enumerate(commons):
         keyword = "if" if i == 0 else "} else if"
         out.append(f"{keyword} access_key == {vrl_string(vector_secret(c.access_key_env))} {{")
         out.append(f"  %gen3_cwlogs = {vrl_options_literal(dep, c)}")
@@ -169,8 +203,18 @@ def _vector_search(dep: Deployment, c_names: list[str], index_prefix: str) -> di
 
 def render_vector(dep: Deployment, source: str, overrides: list[str]) -> str:
     v = dep.vector
-    names = [c.name for c in dep.commons]
-    alerting = [c for c in dep.commons if c.slack_env]
+    served, left_out = vector_commons(dep)
+    about = header(source, overrides) + f"""
+Vector (0.57) pipeline for CloudWatch Logs subscription payloads delivered by
+Amazon Data Firehose: the VRL twin of the decoder ({v['program_path']},
+installed from pipeline-configs/vector/cwlogs.vrl), per commons options by
+Firehose access key, search, S3 and Slack sinks with disk buffers."""
+    if left_out:
+        about += "\n" + textwrap.fill(left_out_note(left_out), 78)
+    if not served:
+        return "\n".join(yaml_comment(about + "\nNo commons of the list can be served by Vector: no pipeline.", "")) + "\n"
+    names = [c.name for c in served]
+    alerting = [c for c in served if c.slack_env]
     hidden = ["_cwlogs_id", "_cwlogs_time"]
 
     def route_on(meta: str, values: list[str]) -> dict:
@@ -180,12 +224,12 @@ def render_vector(dep: Deployment, source: str, overrides: list[str]) -> str:
         "type": "aws_kinesis_firehose",
         "address": v["address"],
         "tls": {"enabled": True, "crt_file": v["tls_certificate"], "key_file": v["tls_certificate_key"]},
-        "access_keys": [vector_secret(c.access_key_env) for c in dep.commons],
+        "access_keys": [vector_secret(c.access_key_env) for c in served],
         "store_access_key": True,
         "record_compression": "auto",
     }}
     transforms = {
-        "cwlogs_options": {"type": "remap", "inputs": ["firehose"], "source": vrl_options_program(dep)},
+        "cwlogs_options": {"type": "remap", "inputs": ["firehose"], "source": vrl_options_program(dep, served)},
         "cwlogs_decode": {
             "type": "remap", "inputs": ["cwlogs_options"],
             # The shipped program itself, installed from pipeline-configs/vector/cwlogs.vrl.
@@ -217,11 +261,11 @@ def render_vector(dep: Deployment, source: str, overrides: list[str]) -> str:
 
     sinks: dict = {}
     groups: dict[str, list[str]] = {}
-    for c in dep.commons:
+    for c in served:
         groups.setdefault(c.index_prefix, []).append(c.name)
     for prefix, members in groups.items():
         sinks[f"search_{prefix}"] = _vector_search(dep, members, prefix)
-    for c in dep.commons:
+    for c in served:
         sinks[f"s3_{c.name}"] = _vector_s3(
             dep, [f"cwlogs_documents.{c.name}"], c.s3.bucket, c.s3.region, c.s3.endpoint,
             f"{c.s3.prefix}%Y/%m/%d/%H/{c.name}-", hidden)
@@ -250,11 +294,7 @@ def render_vector(dep: Deployment, source: str, overrides: list[str]) -> str:
         dep, ["cwlogs_unrouted"], dep.dead_letter_bucket, dep.aws_region,
         dep.dead_letter_endpoint, "unrouted/%Y/%m/%d/%H/", [])
 
-    out = yaml_comment(header(source, overrides) + f"""
-Vector (0.57) pipeline for CloudWatch Logs subscription payloads delivered by
-Amazon Data Firehose: the VRL twin of the decoder ({v['program_path']},
-installed from pipeline-configs/vector/cwlogs.vrl), per commons options by
-Firehose access key, search, S3 and Slack sinks with disk buffers.
+    out = yaml_comment(about + f"""
 Secrets are not in this file: SECRET[{VECTOR_SECRET_BACKEND}.<VARIABLE>] is the file
 {v['secrets_dir']}/<VARIABLE> (the variable names of the commons list), read by
 Vector's `directory` secret backend when it loads this file. No ${{VAR}} is

@@ -65,8 +65,18 @@ def keys(*names: str) -> list[str]:
 
 
 # Options the commons list never sets: always removed, so the decoder's
-# defaults apply and a payload cannot set them.
-UNSET = ("schema", "max_decompressed_bytes", "max_events_per_record", "max_json_depth")
+# defaults apply and a payload cannot set them. (`schema` is always set for a
+# listed commons, and removed for unlisted tags.)
+UNSET = ("max_decompressed_bytes", "max_events_per_record", "max_json_depth")
+
+
+def schema_default() -> str:
+    (option,) = [o for o in option_schema()["options"] if o["name"] == "schema"]
+    return option["default"]
+
+
+def schema_of(c: dict) -> str:
+    return c.get("schema", schema_default())
 
 
 @pytest.fixture(scope="module")
@@ -167,14 +177,17 @@ def test_filters_see_only_their_tags(pipeline, commons):
 def test_one_modify_per_commons_with_its_options(pipeline, commons):
     modifies = pipeline["pipeline"]["filters"][: len(commons)]
     assert [m["match"] for m in modifies] == ["cwlogs.devplanetv1", "cwlogs.qaplanetv1", "cwlogs.data_commons_prod"]
+    # The schema is always set: the search outputs read the id and the
+    # commons where the commons' schema keeps them.
+    schemas = [f"{key('schema')} {schema_of(c)}" for c in commons]
     assert [as_list(m["set"]) for m in modifies] == [
         [f"{key('commons')} devplanetv1",
          f"{key('slow_threshold_secs')} 65.0",
-         f"{key('alert_streams')} revproxy,sheepdog,peregrine"],
+         f"{key('alert_streams')} revproxy,sheepdog,peregrine", schemas[0]],
         [f"{key('commons')} qaplanetv1",
-         f"{key('slow_threshold_secs')} 30"],
+         f"{key('slow_threshold_secs')} 30", schemas[1]],
         # The real name, not the tag: it is written into every document.
-        [f"{key('commons')} data-commons-prod"],
+        [f"{key('commons')} data-commons-prod", schemas[2]],
     ]
     # Options not configured are removed, so a payload cannot set them.
     assert [as_list(m["remove"]) for m in modifies] == [
@@ -193,7 +206,7 @@ def test_unlisted_tags_are_decoded_as_unknown(pipeline, commons):
     other = pipeline["pipeline"]["filters"][len(commons)]
     assert other["name"] == "modify"
     assert as_list(other["set"]) == [f"{key('commons')} unknown"]
-    assert as_list(other["remove"]) == keys("slow_threshold_secs", "alert_streams", *UNSET)
+    assert as_list(other["remove"]) == keys("slow_threshold_secs", "alert_streams", "schema", *UNSET)
     for c in commons:
         assert not fb_matches(other, tag_of(c["name"]))
     for tag in ("cwlogs.other", "cwlogs.devplanetv1x", "cwlogs.data_commons_prod_2", "cwlogs.dev", "cwlogs."):
@@ -235,28 +248,46 @@ def test_every_output_is_fed_and_every_record_has_an_output(pipeline, commons):
         assert taker["s3_key_format"].startswith("/unrouted/")
 
 
-def test_search_output(pipeline):
-    (search,) = [o for o in pipeline["pipeline"]["outputs"] if o["name"] == "opensearch"]
-    assert search == {
-        "name": "opensearch",
-        "match_regex": r"^document\.(?:devplanetv1|qaplanetv1|data-commons-prod)$",
-        "host": "search-commons-logs-xxxx.us-east-1.es.amazonaws.com",
-        "port": "443",
-        "tls": "on",
-        "tls.verify": "on",
-        "logstash_format": "on",
-        "logstash_prefix_key": "$commons",
-        "logstash_dateformat": "%G-w%V",
-        "id_key": "id",
-        "write_operation": "create",
-        "suppress_type_name": "on",
-        "aws_auth": "on",
-        "aws_region": "us-east-1",
-        "trace_error": "on",
-        "retry_limit": "no_limits",
-        "storage.total_limit_size": "10G",
-        "buffer_size": "false",
-    }
+# Where each schema keeps the event id and the commons, as Fluent Bit record
+# accessors (the shapes in README "Documents" and src/ecs.rs).
+SEARCH_KEYS = {"gen3": ("id", "$commons"), "cloudwatch": ("id", "$commons"),
+               "ecs": ("$event['id']", "$labels['commons']")}
+
+
+def test_search_output(pipeline, commons):
+    searches = [o for o in pipeline["pipeline"]["outputs"] if o["name"] == "opensearch"]
+    # One output per schema (every example commons is indexed under its name).
+    schemas = list(dict.fromkeys(schema_of(c) for c in commons))
+    assert len(searches) == len(schemas)
+    for search, schema in zip(searches, schemas):
+        names = [c["name"] for c in commons if schema_of(c) == schema]
+        id_key, prefix_key = SEARCH_KEYS[schema]
+        expected = {
+            "name": "opensearch",
+            "match_regex": r"^document\.(?:" + "|".join(names) + ")$",
+            "host": "search-commons-logs-xxxx.us-east-1.es.amazonaws.com",
+            "port": "443",
+            "tls": "on",
+            "tls.verify": "on",
+            "logstash_format": "on",
+            "logstash_prefix_key": prefix_key,
+            "logstash_dateformat": "%G-w%V",
+            "id_key": id_key,
+            "write_operation": "create",
+            "suppress_type_name": "on",
+            "aws_auth": "on",
+            "aws_region": "us-east-1",
+            "trace_error": "on",
+            "retry_limit": "no_limits",
+            "storage.total_limit_size": "10G",
+            "buffer_size": "false",
+        }
+        if schema == "ecs":
+            # The output writes the record time as @timestamp itself: the
+            # document's own is removed on the way out (test_search.py).
+            expected["processors"] = {"logs": [{"name": "content_modifier", "action": "delete", "key": "@timestamp"}]}
+        assert search == expected
+    search = searches[0]
     # Fluent Bit composes prefix + "-" + strftime(dateformat, record time):
     # the Lambda's weekly index, with ISO week-years at the year boundary.
     fmt = search["logstash_dateformat"]
@@ -333,8 +364,11 @@ def test_no_secret_is_written(example, generate_from):
     secrets = {name: f"sEcReT-{i}-{name.lower()}" for i, name in enumerate(env_names)}
     out = generate_from(example, env={**os.environ, **secrets})
     texts = {p: p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file()}
-    # 4 collector files, 2 templates, 2 parameter files per commons, 5 Terraform files.
-    assert len(texts) == 4 + 2 + 2 * len(example["commons"]) + 5
+    # 4 collector files, 2 templates, 2 parameter files per commons, 5 Terraform
+    # files; search: per flavour, a component template per schema and an index
+    # template and a policy per commons.
+    schemas = {schema_of(c) for c in example["commons"]}
+    assert len(texts) == 4 + 2 + 2 * len(example["commons"]) + 5 + 2 * (len(schemas) + 2 * len(example["commons"]))
     for path, text in texts.items():
         for value in secrets.values():
             assert value not in text, path
@@ -419,7 +453,8 @@ def test_defaults(generate_from):
     out = generate_from(MINIMAL)
     p = load_pipeline(out)
     filters, outputs = p["pipeline"]["filters"], p["pipeline"]["outputs"]
-    assert as_list(filters[0]["set"]) == [f"{key('commons')} tinycommons"]  # no threshold: no alerts
+    # No threshold: no alerts; the decoder's default schema, written out.
+    assert as_list(filters[0]["set"]) == [f"{key('commons')} tinycommons", f"{key('schema')} {schema_default()}"]
     assert as_list(filters[0]["remove"]) == keys("slow_threshold_secs", "alert_streams", *UNSET)
     assert [o["name"] for o in outputs] == ["opensearch", "s3", "s3", "s3", "s3"]  # no Slack output
     search, doc, dead, undecoded, unrouted = outputs
