@@ -53,11 +53,13 @@ def test_vector_options_use_exactly_the_decoders_names_and_defaults():
     literals = re.findall(r"%gen3_cwlogs = (\{\".*\})", program)
     assert len(literals) == 3
     options = {o["name"]: o for o in option_schema()["options"]}
-    for literal in literals:
+    commons = json.loads((CONFIGS / "commons.example.json").read_text(encoding="utf-8"))["commons"]
+    for literal, c in zip(literals, commons):
         values = json.loads(literal)
         assert set(values) <= set(options)
+        assert values["schema"] == c.get("schema", options["schema"]["default"])
         for name, option in options.items():
-            if name in ("commons", "slow_threshold_secs", "alert_streams"):
+            if name in ("commons", "slow_threshold_secs", "alert_streams", "schema"):
                 continue  # set from the commons list
             assert values[name] == option["default"], name
 

@@ -10,6 +10,7 @@ minimum, and no secret value is written (secrets are SECRET[...] references).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -132,7 +133,8 @@ def test_options_remap_matches_the_commons_list(config):
     for (_, literal), c in zip(branches, commons):
         # The literal is JSON too (no braces or quotes inside these values).
         options = yaml.safe_load(literal)
-        expected = {"commons": c["name"], **defaults}
+        # The commons' schema, else the decoder's default, always written.
+        expected = {"commons": c["name"], **defaults, "schema": c.get("schema", defaults["schema"])}
         if c.get("threshold") is not None:
             expected["slow_threshold_secs"] = float(c["threshold"])
             assert f'"slow_threshold_secs": {_threshold_literal(c["threshold"])}' in literal
@@ -341,6 +343,79 @@ def test_invalid_vector_settings(example, generate_from, vector, where):
     example["vector"] = vector
     proc = generate_from(example, expect_error=True)
     assert where in proc.stderr
+
+
+def test_the_twins_schemas_are_read_from_the_program():
+    from cwlogs_config.vector import twin_schemas
+
+    (line,) = [line for line in PROGRAM.read_text(encoding="utf-8").splitlines() if line.startswith("schema_names = ")]
+    assert twin_schemas() == yaml.safe_load(line.split(" = ", 1)[1])
+    assert "gen3" in twin_schemas()
+
+
+def test_search_sinks_take_the_id_whatever_the_schema(config):
+    """The program sets `_cwlogs_id` from the id it gives every document and
+    error document, whatever the schema (the parity tests compare the
+    values), and every search sink reads it."""
+    text = PROGRAM.read_text(encoding="utf-8")
+    assert "._cwlogs_work.document._cwlogs_id = id" in text and "document._cwlogs_id = id" in text
+    searches = [s for s in config["sinks"].values() if s["type"] == "elasticsearch"]
+    assert searches and all(s["id_key"] == "_cwlogs_id" for s in searches)
+
+
+def _list_with_schemas(tmp_path, schemas):
+    from test_search import generate, options_with_every_schema
+
+    data = example_data()
+    data.pop("aws")
+    for c, schema in zip(data["commons"], schemas):
+        c["schema"] = schema
+    return load_vector(generate(data, options_with_every_schema(tmp_path), tmp_path / "out"))
+
+
+def test_commons_of_a_schema_the_twin_lacks_are_left_out(tmp_path):
+    """The VRL twin checks the schema option against its own list; a commons
+    it cannot decode is left out of the Vector pipeline (said at the top of
+    the file): Vector refuses its deliveries (401, an unknown access key),
+    Firehose keeps them."""
+    from cwlogs_config.vector import twin_schemas
+
+    missing = [s for s in ("gen3", "cloudwatch", "ecs") if s not in twin_schemas()]
+    if not missing:
+        pytest.skip("the VRL twin decodes every schema")
+    commons = example_data()["commons"]
+    config = _list_with_schemas(tmp_path, ["gen3", "cloudwatch", missing[0]])
+    left, kept = commons[2], commons[:2]
+    text = (tmp_path / "out" / "vector" / "vector.yaml").read_text(encoding="utf-8")
+    assert f"# Not served by this pipeline: {left['name']} (schema {missing[0]})" in text
+    assert config["sources"]["firehose"]["access_keys"] == [f"SECRET[cwlogs.{c['firehose_access_key_env']}]" for c in kept]
+    program = config["transforms"]["cwlogs_options"]["source"]
+    assert left["firehose_access_key_env"] not in program and '"schema": "cloudwatch"' in program
+    assert not any(left["name"] in name for name in config["sinks"])
+    test_every_input_exists_and_every_output_is_consumed(config)
+
+    # Nothing left to serve: the file says so and holds no pipeline.
+    config = _list_with_schemas(tmp_path, [missing[0]] * 3)
+    assert config is None
+    assert "No commons of the list can be served by Vector" in (tmp_path / "out" / "vector" / "vector.yaml").read_text()
+
+
+def test_generate_notes_commons_left_out_of_vector(example, tmp_path, monkeypatch, capsys):
+    from cwlogs_config import cli
+    from cwlogs_config.vector import twin_schemas
+    from test_search import options_with_every_schema
+
+    lacking = [s for s in ("gen3", "cloudwatch", "ecs") if s not in twin_schemas()]
+    if not lacking:
+        pytest.skip("the VRL twin decodes every schema")
+    options = options_with_every_schema(tmp_path)
+    monkeypatch.setattr(cli, "load_schema", lambda: options)
+    example["commons"][2]["schema"] = lacking[0]
+    (tmp_path / "list.json").write_text(json.dumps(example), encoding="utf-8")
+    assert cli.main([str(tmp_path / "list.json"), "--out", str(tmp_path / "out")]) == 0
+    note = f"{example['commons'][2]['name']} (schema {lacking[0]})"
+    assert note in capsys.readouterr().err
+    assert note in (tmp_path / "out" / "vector" / "vector.yaml").read_text(encoding="utf-8")
 
 
 def test_vrl_float_is_rust_display():
