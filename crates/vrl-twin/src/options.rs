@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use gen3_cwlogs::{Options, Schema};
+use gen3_cwlogs::Options;
 
 /// `options` as a VRL object literal (the keys `cwlogs.vrl` reads).
 pub fn options_literal(options: &Options) -> String {
@@ -26,10 +26,7 @@ pub fn options_literal(options: &Options) -> String {
         let streams: Vec<String> = options.alert_streams.iter().map(|part| vrl_string(part)).collect();
         let _ = write!(out, "\"alert_streams\": [{}], ", streams.join(", "));
     }
-    let schema = match options.schema {
-        Schema::Gen3 => "gen3",
-        Schema::Cloudwatch => "cloudwatch",
-    };
+    let schema = options.schema.name();
     let _ = write!(
         out,
         "\"schema\": \"{schema}\", \"max_decompressed_bytes\": {}, \"max_events_per_record\": {}, \"max_json_depth\": {}}}",
