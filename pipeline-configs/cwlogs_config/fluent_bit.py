@@ -109,7 +109,9 @@ def _search_processors(schema: str) -> list[str]:
     core's format."""
     if SHAPES[schema].time_path != ("@timestamp",):
         return []
-    return [
+    return yaml_comment("""
+The output writes the record time as @timestamp itself (time_key); this
+document's own @timestamp, the same time, would be a duplicate key.""", "      ") + [
         "      processors:",
         "        logs:",
         "          - name: content_modifier",
@@ -274,12 +276,9 @@ drops its failed items; `opensearch` retries them (set elasticsearch.output)."""
 One output per document schema and index prefix: id_key and
 logstash_prefix_key are record accessors for where the schema keeps the
 event id and the commons (search/ holds the matching index templates)."""
-    first = True
+    out += yaml_comment(why, "    ")
     for schema, own, names in _search_groups(dep.commons):
         id_key, prefix_key = _search_keys(schema)
-        if first:
-            out += yaml_comment(why, "    ")
-            first = False
         if own is None:
             out += yaml_comment(f"Schema {schema}: index prefix = the document's commons ({prefix_key}), "
                                 f"_id = {id_key}.", "    ")
