@@ -837,10 +837,23 @@ fn message_refused_by_vrl(document: &Value) -> bool {
     refused && syntactically_object
 }
 
+/// The schemas the program writes (its `schema_names` line).
+fn twin_schemas() -> Vec<String> {
+    let source = program_source();
+    let line = source.lines().find(|line| line.starts_with("schema_names = ")).expect("a schema_names line");
+    serde_json::from_str(&line["schema_names = ".len()..]).expect("a JSON list")
+}
+
 #[test]
 fn twin_equals_core_on_every_fixture_and_workload() {
-    let fixtures = fixture_cases();
-    assert!(fixtures.len() >= 20, "expected the fixtures of tests/fixtures, found {}", fixtures.len());
+    let all = fixture_cases();
+    assert!(all.len() >= 20, "expected the fixtures of tests/fixtures, found {}", all.len());
+    // A fixture of a schema the twin does not write (README) is left out, as
+    // the config generator leaves such commons out of Vector; the transport
+    // tests check that the twin refuses those options.
+    let schemas = twin_schemas();
+    let (fixtures, other_schema): (Vec<Case>, Vec<Case>) =
+        all.into_iter().partition(|case| schemas.iter().any(|name| name == case.options.schema.name()));
     let fixture_count = fixtures.len();
     let mut totals = Totals::default();
     let cases: Vec<Case> = fixtures.into_iter().chain(extra_cases()).chain(workload_cases()).collect();
@@ -849,8 +862,10 @@ fn twin_equals_core_on_every_fixture_and_workload() {
         compare_case(&mut pipeline, case, &mut totals);
     }
     println!(
-        "parity: {} fixtures + {} other deliveries, {} records ({} payload record(s) no stream could carry left out); compared {} documents, {} alerts, {} error documents ({} core entries stood for by whole-envelope or whole-record error documents); {} listed differences:",
+        "parity: {} fixtures ({} of a schema the twin does not write left out: {:?}) + {} other deliveries, {} records ({} payload record(s) no stream could carry left out); compared {} documents, {} alerts, {} error documents ({} core entries stood for by whole-envelope or whole-record error documents); {} listed differences:",
         fixture_count,
+        other_schema.len(),
+        other_schema.iter().map(|case| case.name.as_str()).collect::<Vec<_>>(),
         totals.deliveries - fixture_count.min(totals.deliveries),
         totals.records,
         cases.iter().map(|case| case.left_out).sum::<usize>(),
