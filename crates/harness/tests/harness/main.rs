@@ -5,5 +5,6 @@
 mod component;
 mod fluent_bit;
 mod hosts;
+mod redpanda_connect;
 mod robustness;
 mod seed;
