@@ -7,8 +7,12 @@
 //!
 //! 1. [`source`]: what the `aws_kinesis_firehose` source makes of a Firehose
 //!    request (one event per record: base64-decoded, gzip inflated, request
-//!    id and time, the access key as a secret);
-//! 2. a remap setting the options in the event metadata ([`options`]);
+//!    id and time, the access key as a secret), record by record, so a
+//!    request it refuses has already forwarded the records before the bad
+//!    one;
+//! 2. a remap setting the options in the event metadata ([`options`]) and
+//!    removing the access key (Vector's `get_secret` and `remove_secret`,
+//!    in [`remap`]);
 //! 3. the remap running `cwlogs.vrl` ([`remap`]), whose array result becomes
 //!    one event per element;
 //! 4. the routing fields read and removed, as the config does before sinks.

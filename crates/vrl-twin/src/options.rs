@@ -1,8 +1,11 @@
 //! The decoder's options as the VRL twin reads them: an object in the event
-//! metadata `%gen3_cwlogs`, set by a remap that runs before the twin. In
+//! metadata `%gen3_cwlogs`, set by a remap that runs before the twin, with
+//! the core's option names and the values of its JSON form
+//! (`Options::from_json`); the program refuses what the core refuses. In
 //! Vector that remap picks the options by the Firehose access key
-//! (`store_access_key: true` on the source, `get_secret` in VRL), since the
-//! key is what tells one commons' Firehose stream from another's.
+//! (`store_access_key: true` on the source, `get_secret` in VRL, then
+//! `remove_secret` so no buffer keeps it), since the key is what tells one
+//! commons' Firehose stream from another's.
 
 use std::fmt::Write as _;
 
@@ -14,10 +17,14 @@ pub fn options_literal(options: &Options) -> String {
     if let Some(commons) = &options.commons {
         let _ = write!(out, "\"commons\": {}, ", vrl_string(commons));
     }
-    if let Some(threshold) = options.slow_threshold_secs.filter(|threshold| threshold.is_finite()) {
+    if let Some(threshold) = options.slow_threshold_secs {
         // Display never uses an exponent; VRL float literals need the point.
+        // VRL has no literal for a value that is not finite: its text, which
+        // the program refuses as the core refuses the value.
         let mut number = threshold.to_string();
-        if !number.contains('.') {
+        if !threshold.is_finite() {
+            number = vrl_string(&number);
+        } else if !number.contains('.') {
             number.push_str(".0");
         }
         let _ = write!(out, "\"slow_threshold_secs\": {number}, ");

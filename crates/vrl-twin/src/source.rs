@@ -138,7 +138,7 @@ pub enum InflateFailure {
 }
 
 /// The events the source sends on for one request, or the request's
-/// rejection.
+/// rejection (which holds the events it had sent on before refusing).
 pub fn receive(config: &SourceConfig, request: &Request<'_>) -> Result<Vec<SourceEvent>, Rejection> {
     // filters::authenticate
     if !config.access_keys.is_empty() {

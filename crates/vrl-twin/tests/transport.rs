@@ -518,4 +518,12 @@ fn options_literals_read_back_as_the_same_options() {
         let literal = options_literal(&options);
         assert_eq!(Options::from_json(&literal).as_ref(), Ok(&options), "{literal}");
     }
+    // Options the core refuses are written so that the program refuses them
+    // too, never dropped: a threshold that is not finite.
+    let body = delivery_body("transport", 1, &[envelope("s", &["a"]).into_bytes()]);
+    for threshold in [f64::NAN, f64::INFINITY] {
+        let options = Options { slow_threshold_secs: Some(threshold), ..Options::default() };
+        assert!(options.validate().is_err());
+        assert_eq!(error_kinds(&twin(&options, &body)), ["invalid-options"], "{}", options_literal(&options));
+    }
 }
