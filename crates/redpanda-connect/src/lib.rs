@@ -3,14 +3,13 @@
 //! `pipeline-configs/redpanda-connect/README.md`.
 //!
 //! Per message the processor calls `process()`; the module reads its options
-//! (`v0_msg_get_meta`) and the message (`v0_msg_as_bytes`), which the host
-//! copies in with the exported `malloc` and frees with `free` afterwards,
-//! and answers with `v0_msg_set_bytes` from one buffer it reuses (with no
-//! `deallocate` export the host never frees it): ONE JSON array of the
-//! core's entries in input order, for `unarchive: {format: json_array}`,
-//! `[]` when nothing is left (a CONTROL_MESSAGE). Each entry is
-//! `{"kind","id","commons","time_ms","record_index","error","record"}`,
-//! `record` being its line as the core wrote it.
+//! (`v0_msg_get_meta`) and the message (`v0_msg_as_bytes`), copied in with
+//! the exported `malloc` and freed with `free` after the call, and answers
+//! (`v0_msg_set_bytes`) from one buffer it reuses: ONE JSON array of the
+//! core's entries in input order, `{"kind","id","commons","time_ms",
+//! "record_index","error","record"}` with `record` the entry's line as the
+//! core wrote it, for `unarchive: {format: json_array}`; `[]` when nothing is
+//! left (a CONTROL_MESSAGE).
 //!
 //! Options come from metadata `gen3_cwlogs_<option>` (the core's names and
 //! text forms; empty or absent: the default): the processor passes the
@@ -122,14 +121,12 @@ mod abi {
     }
 
     thread_local! {
-        // Taken for a call, never borrowed: after a trap (only a failed
-        // allocation can trap) the processor keeps the instance, and the next
-        // call starts afresh instead of finding the state in use.
+        // Taken for each call, never borrowed: after a trap (only a failed allocation
+        // traps) the processor reuses the instance, and the next call starts afresh.
         static STATE: Cell<Option<Box<State>>> = const { Cell::new(None) };
     }
 
-    /// The bytes of a host result `ptr << 32 | len`, valid until `process`
-    /// returns; `None` when the host failed (0: our `malloc` never gives 0).
+    /// The bytes of a host result `ptr << 32 | len`, valid until `process` returns; `None`: the host failed (0; `malloc` never gives 0).
     unsafe fn host_bytes<'a>(ptr_len: u64) -> Option<&'a [u8]> {
         // SAFETY: the host wrote `len` bytes at `ptr`, allocated with `malloc`.
         (ptr_len != 0).then(|| unsafe { std::slice::from_raw_parts((ptr_len >> 32) as usize as *const u8, ptr_len as u32 as usize) })
