@@ -340,6 +340,7 @@ fn extra_cases() -> Vec<Case> {
         format!("{{\"messageType\":7,\"logEvents\":[\n{{\"id\":\"1\",\"timestamp\":1,\"message\":\"m\"}}]}}\n{good}").into_bytes(),
         format!("{good} 42 true \"text\" [1,{{\"a\":2}}] }} , {good}").into_bytes(),
         format!("{good}\n{{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logStream\":\"s\",\"logEvents\":[{{\"id\":\"1\",\"timestamp\":1,\"message\":\"\\ud800\"}},{{\"id\":\"2\",\"timestamp\":1,\"message\":\"fine\"}}]}}\n{good}").into_bytes(),
+        format!("{good}\n{{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logStream\":\"s\",\"logEvents\":[{{\"id\":\"1\",\"timestamp\":1,\"message\":tru}},{{\"id\":\"2\",\"timestamp\":1,\"message\":\"fine\"}}]}}\n{good}").into_bytes(),
         // Whitespace longer than the program's window, between values and
         // after the last one.
         format!("{good}{}{{\"not\":\"an envelope\"}}{}", " ".repeat(3000), " ".repeat(300)).into_bytes(),
