@@ -16,57 +16,79 @@ pub enum InflateError {
     TooLarge { limit: u64 },
 }
 
-/// Inflates the gzip member at the start of `input` into `out` (cleared
-/// first) and returns how many input bytes the member used, trailer included.
-pub fn inflate_member(input: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<usize, InflateError> {
-    out.clear();
-    if !is_gzip(input) {
-        return Err(InflateError::Corrupt("not gzip data (no 1f 8b magic)".into()));
+/// A reused output buffer for gzip members. Its length is its high-water
+/// mark, zero-filled once when it grows, never again: a member's data is its
+/// first [`Inflater::data`] bytes. (Clearing and zero-filling a window sized
+/// for the largest member before every member made an archive of tiny
+/// members cost 16 MiB of memset each.)
+#[derive(Default)]
+pub struct Inflater {
+    buffer: Vec<u8>,
+    len: usize,
+}
+
+impl Inflater {
+    /// The last member's inflated bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.buffer[..self.len]
     }
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    // Size the buffer once from the trailer's ISIZE when the input is a single
-    // member (the common case); growth by doubling covers the rest.
-    let hint = input
-        .len()
-        .checked_sub(4)
-        .map(|at| u32::from_le_bytes([input[at], input[at + 1], input[at + 2], input[at + 3]]) as usize)
-        .unwrap_or(0);
-    let mut target = hint.max(input.len().saturating_mul(4)).max(4096).min(limit);
-    // Output goes into a slice never longer than the limit: a reused buffer
-    // may have more capacity, and that must not raise the limit.
-    out.resize(target, 0);
-    let mut written = 0usize;
-    let mut inflater = Decompress::new_gzip(15);
-    loop {
-        let (read_before, wrote_before) = (inflater.total_in(), inflater.total_out());
-        let status = inflater.decompress(&input[read_before as usize..], &mut out[written..target], FlushDecompress::None);
-        written += (inflater.total_out() - wrote_before) as usize;
-        match status {
-            Ok(Status::StreamEnd) => {
-                out.truncate(written);
-                return Ok(inflater.total_in() as usize);
-            }
-            Ok(Status::Ok | Status::BufError) => {
-                if written == target {
-                    if target >= limit {
-                        out.clear();
-                        return Err(InflateError::TooLarge { limit: limit as u64 });
+
+    /// Inflates the gzip member at the start of `input` and returns how many
+    /// input bytes it used, trailer included. At most `limit` bytes are
+    /// ever written, whatever room the buffer has.
+    pub fn inflate_member(&mut self, input: &[u8], limit: u64) -> Result<usize, InflateError> {
+        self.len = 0;
+        if !is_gzip(input) {
+            return Err(InflateError::Corrupt("not gzip data (no 1f 8b magic)".into()));
+        }
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        // The trailer's ISIZE is exact when the input is one member (a
+        // record, the common case), and a fair first guess otherwise.
+        let hint = input
+            .len()
+            .checked_sub(4)
+            .map(|at| u32::from_le_bytes([input[at], input[at + 1], input[at + 2], input[at + 3]]) as usize)
+            .unwrap_or(0);
+        // Output goes into a window never longer than the limit: a reused
+        // buffer may be longer, and that must not raise the limit.
+        let mut window = self.buffer.len().max(hint.saturating_add(1).max(4096)).min(limit);
+        self.grow(window);
+        let mut written = 0usize;
+        let mut inflater = Decompress::new_gzip(15);
+        loop {
+            let (read_before, wrote_before) = (inflater.total_in(), inflater.total_out());
+            let status = inflater.decompress(&input[read_before as usize..], &mut self.buffer[written..window], FlushDecompress::None);
+            written += (inflater.total_out() - wrote_before) as usize;
+            match status {
+                Ok(Status::StreamEnd) => {
+                    self.len = written;
+                    return Ok(inflater.total_in() as usize);
+                }
+                Ok(Status::Ok | Status::BufError) => {
+                    if written == window {
+                        if window >= limit {
+                            return Err(InflateError::TooLarge { limit: limit as u64 });
+                        }
+                        window = window.saturating_mul(2).min(limit);
+                        self.grow(window);
+                    } else if inflater.total_in() == read_before && inflater.total_out() == wrote_before {
+                        // Room to write and nothing read: the input ended early.
+                        return Err(InflateError::Corrupt(
+                            "gzip data is truncated: the member ends before its deflate stream and trailer".into(),
+                        ));
                     }
-                    target = target.saturating_mul(2).min(limit);
-                    out.resize(target, 0);
-                } else if inflater.total_in() == read_before && inflater.total_out() == wrote_before {
-                    // Room to write and nothing read: the input ended early.
-                    out.clear();
-                    return Err(InflateError::Corrupt(
-                        "gzip data is truncated: the member ends before its deflate stream and trailer".into(),
-                    ));
+                }
+                Err(error) => {
+                    let at = inflater.total_in();
+                    return Err(InflateError::Corrupt(format!("invalid gzip data near byte {at}: {error}")));
                 }
             }
-            Err(error) => {
-                let at = inflater.total_in();
-                out.clear();
-                return Err(InflateError::Corrupt(format!("invalid gzip data near byte {at}: {error}")));
-            }
+        }
+    }
+
+    fn grow(&mut self, len: usize) {
+        if self.buffer.len() < len {
+            self.buffer.resize(len, 0);
         }
     }
 }
@@ -84,29 +106,44 @@ mod tests {
 
     #[test]
     fn a_reused_buffer_with_room_does_not_raise_the_limit() {
-        let mut out = Vec::new();
+        let mut inflater = Inflater::default();
         let big = vec![b'y'; 1 << 20];
-        inflate_member(&gzip(&big), &mut out, 1 << 21).unwrap();
-        assert!(out.capacity() >= 1 << 20);
+        inflater.inflate_member(&gzip(&big), 1 << 21).unwrap();
+        assert_eq!(inflater.data(), &big[..]);
         let member = gzip(&[b'z'; 980]);
-        assert_eq!(inflate_member(&member, &mut out, 700), Err(InflateError::TooLarge { limit: 700 }));
-        assert_eq!(inflate_member(&member, &mut out, 980), Ok(member.len()));
+        assert_eq!(inflater.inflate_member(&member, 700), Err(InflateError::TooLarge { limit: 700 }));
+        assert_eq!(inflater.inflate_member(&member, 980), Ok(member.len()));
+        assert_eq!(inflater.data(), &[b'z'; 980][..]);
+    }
+
+    #[test]
+    fn members_of_an_archive_one_after_another() {
+        let archive = [gzip(b"first"), gzip(b""), gzip(&vec![b'x'; 100_000]), gzip(b"last")].concat();
+        let mut inflater = Inflater::default();
+        let mut at = 0;
+        let mut members = Vec::new();
+        while at < archive.len() {
+            at += inflater.inflate_member(&archive[at..], 1 << 20).unwrap();
+            members.push(inflater.data().to_vec());
+        }
+        assert_eq!(members, [b"first".to_vec(), Vec::new(), vec![b'x'; 100_000], b"last".to_vec()]);
     }
 
     #[test]
     fn round_trip_and_limits() {
         let data = vec![b'x'; 100_000];
         let member = gzip(&data);
-        let mut out = Vec::new();
-        assert_eq!(inflate_member(&member, &mut out, 1 << 20), Ok(member.len()));
-        assert_eq!(out, data);
-        assert_eq!(inflate_member(&member, &mut out, 99_999), Err(InflateError::TooLarge { limit: 99_999 }));
-        assert!(out.capacity() <= 100_000);
+        let mut inflater = Inflater::default();
+        assert_eq!(inflater.inflate_member(&member, 1 << 20), Ok(member.len()));
+        assert_eq!(inflater.data(), &data[..]);
+        let mut small = Inflater::default();
+        assert_eq!(small.inflate_member(&member, 99_999), Err(InflateError::TooLarge { limit: 99_999 }));
+        assert!(small.buffer.len() <= 99_999, "never more than the limit");
         let truncated = &member[..member.len() / 2];
-        assert!(matches!(inflate_member(truncated, &mut out, 1 << 20), Err(InflateError::Corrupt(_))));
+        assert!(matches!(inflater.inflate_member(truncated, 1 << 20), Err(InflateError::Corrupt(_))));
         let mut bad_crc = member.clone();
         let at = bad_crc.len() - 8;
         bad_crc[at] ^= 1;
-        assert!(matches!(inflate_member(&bad_crc, &mut out, 1 << 20), Err(InflateError::Corrupt(reason)) if reason.contains("check")));
+        assert!(matches!(inflater.inflate_member(&bad_crc, 1 << 20), Err(InflateError::Corrupt(reason)) if reason.contains("check")));
     }
 }

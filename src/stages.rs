@@ -4,7 +4,7 @@
 //! Firehose delivery or Kinesis event, and returns a count to keep the work
 //! from being optimised away.
 
-use crate::inflate::inflate_member;
+use crate::inflate::Inflater;
 use crate::transport::{DataRecord, KinesisRecord, TopLevel};
 use crate::walk::decode_base64;
 
@@ -44,11 +44,11 @@ pub fn parse_envelopes(payload: &[u8]) -> usize {
 
 /// Every record's data, base64-decoded and inflated.
 fn for_each_inflated(payload: &[u8], mut each: impl FnMut(&[u8])) {
-    let (mut decoded, mut inflated) = (Vec::new(), Vec::new());
+    let (mut decoded, mut inflater) = (Vec::new(), Inflater::default());
     for_each_record_data(payload, |data| {
         decoded.clear();
-        if decode_base64(data, &mut decoded).is_ok() && inflate_member(&decoded, &mut inflated, u64::MAX).is_ok() {
-            each(&inflated);
+        if decode_base64(data, &mut decoded).is_ok() && inflater.inflate_member(&decoded, u64::MAX).is_ok() {
+            each(inflater.data());
         }
     });
 }
