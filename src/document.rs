@@ -16,6 +16,7 @@ use base64::Engine as _;
 use serde_json::value::RawValue;
 
 use crate::alert::{SlowResponse, slow_response, write_slack_payload};
+use crate::ecs;
 use crate::envelope::Envelope;
 use crate::error::{ErrorKind, Failure};
 use crate::json::{fnv1a_128, write_key, write_opt_str, write_raw_within, write_str};
@@ -58,11 +59,16 @@ pub struct ValidEvent<'e> {
 
 /// The parts of an envelope's documents that every event shares.
 pub struct EnvelopeParts<'a> {
+    pub record_index: usize,
     pub log_group: &'a str,
     pub commons: &'a str,
-    /// From `{` to the comma before `timestamp`.
+    /// The envelope's owner (the source account), for the `ecs` schema.
+    pub owner: Option<&'a str>,
+    /// gen3 and cloudwatch: from `{` to the comma before `timestamp`. ecs:
+    /// the members of `aws.cloudwatch`.
     pub prefix: String,
-    /// `"commons":..., <transport metadata>}`.
+    /// gen3 and cloudwatch: `"commons":..., <transport metadata>}`. ecs: from
+    /// the end of `aws.cloudwatch` to the end of the document.
     pub suffix: String,
 }
 
@@ -76,50 +82,13 @@ impl<'a> EnvelopeParts<'a> {
         log_stream: &'a str,
         commons: &'a str,
         origin: &Origin,
+        schema: Schema,
         max_depth: u32,
     ) -> Result<Self, Failure> {
-        let mut prefix = String::with_capacity(256);
-        prefix.push('{');
-        let strings = [
-            ("messageType", envelope.message_type.as_deref()),
-            ("owner", envelope.owner.as_deref()),
-            ("logGroup", Some(log_group)),
-            ("logStream", Some(log_stream)),
-        ];
-        for (key, value) in strings {
-            if let Some(value) = value {
-                write_key(&mut prefix, key);
-                write_str(&mut prefix, value);
-                prefix.push(',');
-            }
-        }
-        if let Some(filters) = &envelope.subscription_filters {
-            write_key(&mut prefix, "subscriptionFilters");
-            prefix.push('[');
-            for (index, filter) in filters.iter().enumerate() {
-                if index > 0 {
-                    prefix.push(',');
-                }
-                write_str(&mut prefix, filter);
-            }
-            prefix.push_str("],");
-        }
-        for (key, value) in &envelope.extra {
-            if !RESERVED_KEYS.contains(&key.as_ref()) && !key.starts_with(EMBEDDED_OPTION_PREFIX) {
-                write_str(&mut prefix, key);
-                prefix.push(':');
-                write_raw_within(&mut prefix, value.get(), max_depth);
-                prefix.push(',');
-            }
-        }
-        let mut suffix = String::with_capacity(64 + origin.metadata.len());
-        write_key(&mut suffix, "commons");
-        write_str(&mut suffix, commons);
-        if !origin.metadata.is_empty() {
-            suffix.push(',');
-            suffix.push_str(&origin.metadata);
-        }
-        suffix.push('}');
+        let (prefix, suffix) = match schema {
+            Schema::Ecs => ecs_parts(envelope, log_group, log_stream, commons, origin, max_depth),
+            Schema::Gen3 | Schema::Cloudwatch => lambda_parts(envelope, log_group, log_stream, commons, origin, max_depth),
+        };
         let size = prefix.len() + suffix.len();
         if size > MAX_METADATA_BYTES {
             return Err(Failure::new(
@@ -127,8 +96,121 @@ impl<'a> EnvelopeParts<'a> {
                 format!("envelope and record metadata is {size} bytes, over the bound of {MAX_METADATA_BYTES}"),
             ));
         }
-        Ok(EnvelopeParts { log_group, commons, prefix, suffix })
+        Ok(EnvelopeParts { record_index: origin.index, log_group, commons, owner: envelope.owner.as_deref(), prefix, suffix })
     }
+}
+
+/// The gen3 and cloudwatch schemas' shared parts: the Lambda's keys.
+fn lambda_parts(
+    envelope: &Envelope<'_>,
+    log_group: &str,
+    log_stream: &str,
+    commons: &str,
+    origin: &Origin,
+    max_depth: u32,
+) -> (String, String) {
+    let mut prefix = String::with_capacity(256);
+    prefix.push('{');
+    let strings = [
+        ("messageType", envelope.message_type.as_deref()),
+        ("owner", envelope.owner.as_deref()),
+        ("logGroup", Some(log_group)),
+        ("logStream", Some(log_stream)),
+    ];
+    for (key, value) in strings {
+        if let Some(value) = value {
+            write_key(&mut prefix, key);
+            write_str(&mut prefix, value);
+            prefix.push(',');
+        }
+    }
+    if let Some(filters) = &envelope.subscription_filters {
+        write_key(&mut prefix, "subscriptionFilters");
+        prefix.push('[');
+        for (index, filter) in filters.iter().enumerate() {
+            if index > 0 {
+                prefix.push(',');
+            }
+            write_str(&mut prefix, filter);
+        }
+        prefix.push_str("],");
+    }
+    for (key, value) in &envelope.extra {
+        if !RESERVED_KEYS.contains(&key.as_ref()) && !key.starts_with(EMBEDDED_OPTION_PREFIX) {
+            write_str(&mut prefix, key);
+            prefix.push(':');
+            write_raw_within(&mut prefix, value.get(), max_depth);
+            prefix.push(',');
+        }
+    }
+    let mut suffix = String::with_capacity(64 + origin.metadata.len());
+    write_key(&mut suffix, "commons");
+    write_str(&mut suffix, commons);
+    if !origin.metadata.is_empty() {
+        suffix.push(',');
+        suffix.push_str(&origin.metadata);
+    }
+    suffix.push('}');
+    (prefix, suffix)
+}
+
+/// The ecs schema's shared parts: `aws.cloudwatch`'s members, then the
+/// transport under `aws` and `labels.commons` (see `ecs`).
+fn ecs_parts(
+    envelope: &Envelope<'_>,
+    log_group: &str,
+    log_stream: &str,
+    commons: &str,
+    origin: &Origin,
+    max_depth: u32,
+) -> (String, String) {
+    let mut prefix = String::with_capacity(256);
+    write_key(&mut prefix, "log_group");
+    write_str(&mut prefix, log_group);
+    prefix.push(',');
+    write_key(&mut prefix, "log_stream");
+    write_str(&mut prefix, log_stream);
+    for (key, value) in &envelope.extra {
+        if !RESERVED_KEYS.contains(&key.as_ref())
+            && !key.starts_with(EMBEDDED_OPTION_PREFIX)
+            && !matches!(key.as_ref(), "log_group" | "log_stream" | "extracted_fields")
+        {
+            prefix.push(',');
+            write_str(&mut prefix, key);
+            prefix.push(':');
+            write_raw_within(&mut prefix, value.get(), max_depth);
+        }
+    }
+    let mut suffix = String::with_capacity(128 + origin.ecs_firehose.len() + origin.ecs_kinesis.len());
+    suffix.push('}');
+    let filters = envelope.subscription_filters.as_deref().unwrap_or_default();
+    if !filters.is_empty() || !origin.ecs_firehose.is_empty() {
+        suffix.push_str(",\"firehose\":{");
+        if !filters.is_empty() {
+            write_key(&mut suffix, "subscription_filters");
+            suffix.push('[');
+            for (index, filter) in filters.iter().enumerate() {
+                if index > 0 {
+                    suffix.push(',');
+                }
+                write_str(&mut suffix, filter);
+            }
+            suffix.push(']');
+            if !origin.ecs_firehose.is_empty() {
+                suffix.push(',');
+            }
+        }
+        suffix.push_str(&origin.ecs_firehose);
+        suffix.push('}');
+    }
+    if !origin.ecs_kinesis.is_empty() {
+        suffix.push(',');
+        suffix.push_str(&origin.ecs_kinesis);
+    }
+    suffix.push_str("},\"labels\":{\"commons\":");
+    write_str(&mut suffix, commons);
+    suffix.push_str("}}");
+    (prefix, suffix)
 }
 
 /// How one event's document is written.
@@ -145,35 +227,60 @@ pub struct DocumentStyle<'o> {
 /// payload is then in the style's buffer).
 pub fn write_document(out: &mut String, parts: &EnvelopeParts<'_>, event: &ValidEvent<'_>, style: DocumentStyle<'_>) -> Option<String> {
     out.clear();
-    out.push_str(&parts.prefix);
-    write_key(out, "timestamp");
-    // In range: the event was validated.
-    write_iso8601_millis(out, event.timestamp_ms);
-    out.push(',');
-    write_key(out, "message");
-    let parse = style.schema == Schema::Gen3 || style.alert.is_some();
+    let parse = style.schema != Schema::Cloudwatch || style.alert.is_some();
     let members = if parse { parse_object(event.message, style.max_json_depth) } else { None };
     let log_text = members.as_deref().and_then(log_object_text);
     let merged = log_text.as_deref().and_then(|log| parse_object(log, style.max_json_depth));
     let view = MessageView { members: members.as_deref(), merged: merged.as_deref() };
     match style.schema {
-        Schema::Gen3 => view.write_gen3(out, event.message),
-        Schema::Cloudwatch => write_str(out, event.message),
+        Schema::Ecs => write_ecs(out, parts, event, &view, style.max_json_depth),
+        Schema::Gen3 | Schema::Cloudwatch => {
+            out.push_str(&parts.prefix);
+            write_key(out, "timestamp");
+            // In range: the event was validated.
+            write_iso8601_millis(out, event.timestamp_ms);
+            out.push(',');
+            write_key(out, "message");
+            match style.schema {
+                Schema::Gen3 => view.write_gen3(out, event.message),
+                _ => write_str(out, event.message),
+            }
+            if let Some(fields) = event.extracted_fields {
+                out.push(',');
+                write_key(out, "extractedFields");
+                write_raw_within(out, fields.get(), style.max_json_depth);
+            }
+            out.push(',');
+            write_key(out, "id");
+            write_str(out, &event.id);
+            out.push(',');
+            out.push_str(&parts.suffix);
+        }
     }
-    if let Some(fields) = event.extracted_fields {
-        out.push(',');
-        write_key(out, "extractedFields");
-        write_raw_within(out, fields.get(), style.max_json_depth);
-    }
-    out.push(',');
-    write_key(out, "id");
-    write_str(out, &event.id);
-    out.push(',');
-    out.push_str(&parts.suffix);
     let (threshold, payload) = style.alert?;
     let slow: SlowResponse<'_> = slow_response(&view, threshold)?;
     write_slack_payload(payload, parts.log_group, &view, &slow);
     Some(slow.seconds_text.into_owned())
+}
+
+/// One event's document in the ecs schema (see `ecs`).
+fn write_ecs(out: &mut String, parts: &EnvelopeParts<'_>, event: &ValidEvent<'_>, view: &MessageView<'_>, max_depth: u32) {
+    out.push_str("{\"@timestamp\":");
+    write_iso8601_millis(out, event.timestamp_ms);
+    out.push_str(",\"message\":");
+    write_str(out, event.message);
+    out.push_str(",\"event\":{\"id\":");
+    write_str(out, &event.id);
+    out.push('}');
+    ecs::write_derived(out, view, max_depth);
+    ecs::write_cloud(out, parts.owner, event.extracted_fields);
+    out.push_str(",\"aws\":{\"cloudwatch\":{");
+    out.push_str(&parts.prefix);
+    if let Some(fields) = event.extracted_fields {
+        out.push_str(",\"extracted_fields\":");
+        write_raw_within(out, fields.get(), max_depth);
+    }
+    out.push_str(&parts.suffix);
 }
 
 /// Where in the payload a failure is, beyond its record.

@@ -26,7 +26,7 @@
 //! | transports and record identity | `transport` |
 //! | the record walk (base64, gzip members, JSON values, envelopes) | `walk`, `emit` |
 //! | the envelope, fast and tolerant | `envelope` |
-//! | the document schema, error documents | `document`, `message` |
+//! | the document schemas, error documents | `document`, `message`, `ecs` |
 //! | the alert rule and Slack payload | `alert` |
 //! | errors | `error` |
 //! | options | `options` |
@@ -43,6 +43,7 @@
 mod alert;
 mod decoder;
 mod document;
+mod ecs;
 mod emit;
 mod envelope;
 mod error;

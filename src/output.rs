@@ -57,6 +57,9 @@ pub struct Entry<'a> {
     /// the record's arrival time, when known. Epoch milliseconds, always in
     /// the range every host carries (see `time`).
     pub time_ms: Option<i64>,
+    /// Position of the record it came from in the payload (a Kinesis or
+    /// Firehose record, an archive's gzip member; 0 for one record's data).
+    pub record_index: usize,
     /// Error documents: the kind and the reason (which names the record).
     pub error: Option<(ErrorKind, &'a str)>,
     /// Alerts: the Slack payload and what it is about.
@@ -169,6 +172,7 @@ pub struct OwnedEntry {
     pub id: String,
     pub commons: Option<String>,
     pub time_ms: Option<i64>,
+    pub record_index: usize,
     pub error: Option<(ErrorKind, String)>,
     pub json: String,
 }
@@ -180,6 +184,7 @@ impl From<&Entry<'_>> for OwnedEntry {
             id: entry.id.to_owned(),
             commons: entry.commons.map(str::to_owned),
             time_ms: entry.time_ms,
+            record_index: entry.record_index,
             error: entry.error.map(|(kind, reason)| (kind, reason.to_owned())),
             json: entry.json.to_owned(),
         }

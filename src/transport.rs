@@ -152,6 +152,11 @@ pub struct Origin {
     /// `"kinesis":{...}` or `"firehose":{...}` copied into its documents, or
     /// empty.
     pub metadata: String,
+    /// The same fields for the `ecs` schema, by Elastic's names: members of
+    /// `aws.firehose` (`"request_id":...,`) and `"kinesis":{...}` (a member
+    /// of `aws`); either may be empty.
+    pub ecs_firehose: String,
+    pub ecs_kinesis: String,
     /// When the record reached AWS, epoch milliseconds, if the transport
     /// says.
     pub arrival_ms: Option<i64>,
@@ -182,6 +187,12 @@ impl Origin {
             index,
             key: format!("kinesis:{}:{index}", sequence.unwrap_or("")),
             metadata: metadata_object("kinesis", &fields, None, max_depth),
+            ecs_kinesis: {
+                let names = ["event_id", "sequence_number", "partition_key", "arrival_timestamp", "source_arn", "region"];
+                let renamed: Vec<(&str, Option<&RawValue>)> = names.iter().zip(&fields).map(|(name, (_, value))| (*name, *value)).collect();
+                metadata_object("kinesis", &renamed, None, max_depth)
+            },
+            ecs_firehose: String::new(),
             // Kinesis gives seconds with a fraction.
             arrival_ms: record
                 .kinesis
@@ -202,6 +213,13 @@ impl Origin {
             index,
             key: format!("firehose:{}:{index}", request_id.map_or("", RawValue::get)),
             metadata: metadata_object("firehose", &fields, Some(index), max_depth),
+            ecs_firehose: {
+                let members = metadata_object("", &[("request_id", request_id), ("timestamp", timestamp)], None, max_depth);
+                // `"":{...}` -> the members alone, then the record index.
+                let inner = &members[4..members.len() - 1];
+                format!("{inner}{}\"record_index\":{index}", if inner.is_empty() { "" } else { "," })
+            },
+            ecs_kinesis: String::new(),
             // Firehose gives milliseconds.
             arrival_ms: timestamp.and_then(|value| value.get().parse::<f64>().ok()).and_then(millis_from_f64),
         }

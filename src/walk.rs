@@ -13,7 +13,7 @@ use crate::document::{EnvelopeParts, ErrorDocument, Position, ValidEvent};
 use crate::envelope::{self, Envelope, EventSlot, LogEvent, Message};
 use crate::error::{ErrorKind, Failure};
 use crate::form::is_gzip;
-use crate::inflate::{InflateError, inflate_member};
+use crate::inflate::{InflateError, Inflater};
 use crate::options::Options;
 use crate::output::{Counters, Sink};
 use crate::scan::{skip_whitespace, value_end};
@@ -44,7 +44,7 @@ pub fn decode_base64(data: &str, out: &mut Vec<u8>) -> Result<(), base64::Decode
 #[derive(Default)]
 pub struct Buffers {
     decoded: Vec<u8>,
-    inflated: Vec<u8>,
+    inflated: Inflater,
     pub(crate) document: String,
     pub(crate) slack_payload: String,
     pub(crate) line: String,
@@ -110,17 +110,21 @@ impl<'w> Walk<'w> {
                 member += 1;
             }
             Ok(())
-        } else if data.get(skip_whitespace(data, 0)) == Some(&b'{') {
-            self.counters.decompressed_bytes += data.len() as u64;
-            self.values(origin, data, &mut envelope_index);
-            Ok(())
         } else {
-            Err(match data.first() {
-                Some(byte) => {
-                    Failure::new(ErrorKind::InvalidEnvelope, format!("decoded data is neither gzip nor JSON (first byte 0x{byte:02x})"))
+            match data.get(skip_whitespace(data, 0)) {
+                // Blank data (empty, or whitespace) holds no event, as a gzip
+                // member that inflates to nothing: it gives no entry.
+                None => Ok(()),
+                Some(b'{') => {
+                    self.counters.decompressed_bytes += data.len() as u64;
+                    self.values(origin, data, &mut envelope_index);
+                    Ok(())
                 }
-                None => Failure::new(ErrorKind::InvalidEnvelope, "record data is empty"),
-            })
+                Some(byte) => Err(Failure::new(
+                    ErrorKind::InvalidEnvelope,
+                    format!("decoded data is neither gzip nor JSON (first byte 0x{byte:02x})"),
+                )),
+            }
         }
     }
 
@@ -128,9 +132,9 @@ impl<'w> Walk<'w> {
     /// buffer; returns the bytes the member used.
     pub fn inflate_member(&mut self, data: &[u8]) -> Result<usize, Failure> {
         let limit = self.options.max_decompressed_bytes;
-        match inflate_member(data, &mut self.buffers.inflated, limit) {
+        match self.buffers.inflated.inflate_member(data, limit) {
             Ok(used) => {
-                self.counters.decompressed_bytes += self.buffers.inflated.len() as u64;
+                self.counters.decompressed_bytes += self.buffers.inflated.data().len() as u64;
                 Ok(used)
             }
             Err(InflateError::Corrupt(reason)) => Err(Failure::new(ErrorKind::Gzip, reason)),
@@ -143,7 +147,7 @@ impl<'w> Walk<'w> {
     /// The JSON values of the member just inflated.
     pub fn inflated_values(&mut self, origin: &Origin, envelope_index: &mut usize) {
         let inflated = std::mem::take(&mut self.buffers.inflated);
-        self.values(origin, &inflated, envelope_index);
+        self.values(origin, inflated.data(), envelope_index);
         self.buffers.inflated = inflated;
     }
 
@@ -200,10 +204,15 @@ impl<'w> Walk<'w> {
                 value.len()
             }
             Err(reason) => {
-                let taken = resync_point(value).unwrap_or(value.len());
-                let reason = match serde_json::from_slice::<serde::de::IgnoredAny>(&value[..taken]) {
-                    Err(error) => format!("not valid JSON: {error}"),
-                    Ok(_) => format!("not a CloudWatch Logs envelope: {reason}"),
+                // Valid JSON is one value, envelope or not; only a value that
+                // is not valid JSON is cut where the next envelope starts.
+                let (taken, reason) = match serde_json::from_slice::<serde::de::IgnoredAny>(value) {
+                    Ok(_) => (value.len(), format!("not a CloudWatch Logs envelope: {reason}")),
+                    Err(_) => {
+                        let taken = resync_point(value).unwrap_or(value.len());
+                        let error = serde_json::from_slice::<serde::de::IgnoredAny>(&value[..taken]).err();
+                        (taken, format!("not valid JSON: {}", error.map_or_else(String::new, |error| error.to_string())))
+                    }
                 };
                 self.envelope_failed(origin, index, at(Failure::new(ErrorKind::InvalidEnvelope, reason)), None, &value[..taken]);
                 taken
@@ -234,7 +243,7 @@ impl<'w> Walk<'w> {
             return Ok(Fast::Tolerant);
         }
         let commons = self.options.commons.as_deref().unwrap_or(log_group);
-        let parts = EnvelopeParts::new(envelope, log_group, log_stream, commons, origin, self.options.max_json_depth)?;
+        let parts = EnvelopeParts::new(envelope, log_group, log_stream, commons, origin, self.options.schema, self.options.max_json_depth)?;
         self.counters.envelopes += 1;
         let check_alerts = self.options.checks_stream(log_stream);
         for (event_index, slot) in events.iter().enumerate() {

@@ -22,6 +22,7 @@ macro_rules! wit_conversions {
                     match schema {
                         wit::Schema::Gen3 => cw::Schema::Gen3,
                         wit::Schema::Cloudwatch => cw::Schema::Cloudwatch,
+                        wit::Schema::Ecs => cw::Schema::Ecs,
                     }
                 }
             }
@@ -31,6 +32,7 @@ macro_rules! wit_conversions {
                     match schema {
                         cw::Schema::Gen3 => wit::Schema::Gen3,
                         cw::Schema::Cloudwatch => wit::Schema::Cloudwatch,
+                        cw::Schema::Ecs => wit::Schema::Ecs,
                     }
                 }
             }
@@ -163,6 +165,7 @@ macro_rules! wit_conversions {
                         id: entry.id,
                         commons: entry.commons,
                         time_ms: entry.time_ms,
+                        record_index: entry.record_index as usize,
                         error: entry.error.map(|error| (error.kind.into(), error.reason)),
                         json: entry.json,
                     }
@@ -180,6 +183,7 @@ macro_rules! wit_conversions {
                         id: entry.id,
                         commons: entry.commons,
                         time_ms: entry.time_ms,
+                        record_index: entry.record_index as u64,
                         error: entry.error.map(|(kind, reason)| wit::ErrorInfo { kind: kind.into(), reason }),
                         json: entry.json,
                     }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: README's test command, also run by CI.
-# Installs what the tests need first, so it works on a fresh machine.
+# Installs what the tests need first, so it works on a fresh machine: Debian
+# packages (apt-get) and PyPI packages (pip, system-wide) are installed only
+# when missing, and installing them needs root. Without root, install them
+# yourself first (README, section Tests) and this script installs nothing.
 # Ends with one line totalling every runner's results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,8 +40,13 @@ fi
 # rustup does not install targets by itself here (RUSTUP_AUTO_INSTALL=0).
 rustup target add wasm32-unknown-unknown
 
-# The harness (tests/) builds the wasm artifacts itself and runs every
-# fixture through the native core and through wasmtime.
+# Habits first: formatting and lints fail fast, before the long builds.
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+# The core's golden tests (native), then the harness (crates/harness: the
+# wasm artifacts built by crates/artifacts, every fixture through every
+# host), the CLI, the VRL twin's parity tests.
 run cargo test --locked
 
 # --- pipeline-configs (Python) ---
@@ -54,6 +62,11 @@ command -v openssl >/dev/null || need+=(openssl)
 # The njs template and the generated firehose.js are syntax-checked by node.
 command -v node >/dev/null || need+=(nodejs)
 if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "tests/run.sh: missing Debian packages: ${need[*]}; installing them needs root:" >&2
+    echo "  sudo apt-get install --no-install-recommends ${need[*]}" >&2
+    exit 1
+  fi
   # The nginx package would start the stock service on port 80; the tests
   # run their own nginx on a free high port, so keep services from starting.
   own_policy=

@@ -22,15 +22,20 @@ pub enum Schema {
     Gen3,
     /// The same keys, but `message` is kept as the raw string CloudWatch gave.
     Cloudwatch,
+    /// Elastic Common Schema names, as Elastic's AWS integrations write them
+    /// (`@timestamp`, `message`, `event.id`, `aws.cloudwatch.*`, `cloud.*`,
+    /// `labels.commons`; see the `ecs` module).
+    Ecs,
 }
 
 impl Schema {
-    pub const ALL: [Schema; 2] = [Schema::Gen3, Schema::Cloudwatch];
+    pub const ALL: [Schema; 3] = [Schema::Gen3, Schema::Cloudwatch, Schema::Ecs];
 
     pub fn name(self) -> &'static str {
         match self {
             Schema::Gen3 => "gen3",
             Schema::Cloudwatch => "cloudwatch",
+            Schema::Ecs => "ecs",
         }
     }
 
@@ -90,7 +95,7 @@ pub struct OptionSpec {
     pub doc: &'static str,
 }
 
-const SCHEMA_NAMES: [&str; 2] = ["gen3", "cloudwatch"];
+const SCHEMA_NAMES: [&str; 3] = ["gen3", "cloudwatch", "ecs"];
 
 /// Default of `max_decompressed_bytes`: 16 MiB.
 pub const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 16 * 1024 * 1024;
@@ -312,7 +317,7 @@ mod tests {
         assert!(refused("max_json_depth", "500").reason.contains("1..=120"));
         assert!(refused("max_json_depth", "99999999999").reason.contains("1..=120"));
         assert!(refused("max_events_per_record", "0").reason.contains("outside"));
-        assert!(refused("schema", "ecs2").reason.contains("gen3, cloudwatch"));
+        assert!(refused("schema", "ecs2").reason.contains("gen3, cloudwatch, ecs"));
         assert!(refused("alert_streams", "revproxy,").reason.contains("empty"));
         assert!(refused("commons", "").reason.contains("empty"));
         assert!(refused("threshold", "65").reason.contains("unknown option"));

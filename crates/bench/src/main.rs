@@ -31,6 +31,8 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use clap::Parser as _;
+
 use gen3_cwlogs::{Decoder, Entry, EntryKind, Options, Sink};
 use gen3_cwlogs_harness::fluent_bit;
 use gen3_cwlogs_vrl_twin::Pipeline;
@@ -145,32 +147,47 @@ fn with_fluent_bit_options(payload: &[u8], options: &Options) -> Vec<u8> {
     [keys.as_bytes(), body].concat()
 }
 
+/// One generated workload through every engine, single-threaded.
+#[derive(clap::Parser)]
+#[command(name = "gen3-cwlogs-bench")]
+struct Cli {
+    /// Payloads generated (each a delivery of --records records).
+    #[arg(long, default_value_t = 50)]
+    payloads: usize,
+    #[arg(long, default_value_t = 10)]
+    records: usize,
+    #[arg(long, default_value_t = 100)]
+    events_per_record: usize,
+    #[arg(long, default_value = "firehose", value_parser = |name: &str| Form::from_name(name).ok_or("kinesis, firehose or s3-archive"))]
+    form: Form,
+    /// Rounds per engine, interleaved; each engine's best is reported.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Run the native core alone, or with the component (under perf or
+    /// callgrind).
+    #[arg(long, value_parser = ["native", "component"])]
+    only: Option<String>,
+    /// Benchmark another build of the component in place of the embedded one.
+    #[arg(long, value_name = "FILE")]
+    component: Option<std::path::PathBuf>,
+    /// Run N records through one Fluent Bit module instance and report its
+    /// memory along the way instead.
+    #[arg(long, value_name = "N")]
+    fluent_bit_records: Option<u64>,
+    /// Time the inputs that once broke linearity and memory instead.
+    #[arg(long)]
+    adversarial: bool,
+}
+
 fn main() {
-    let mut spec = Spec { form: Form::Firehose, records: 10, events_per_record: 100, ..Spec::default() };
-    let mut payloads = 50usize;
-    let mut only: Option<String> = None;
-    let mut fluent_bit_records: Option<u64> = None;
-    let mut rounds = 5usize;
-    let mut component_file: Option<std::path::PathBuf> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = args.next().unwrap_or_else(|| usage(&format!("{arg} needs a value")));
-        let number = || value.parse().unwrap_or_else(|_| usage(&format!("{arg} needs a number")));
-        match arg.as_str() {
-            "--payloads" => payloads = number(),
-            "--rounds" => rounds = usize::max(number(), 1),
-            // Another build of the component, e.g. with other compiler flags.
-            "--component" => component_file = Some(value.into()),
-            "--records" => spec.records = number(),
-            "--events-per-record" => spec.events_per_record = number(),
-            "--form" => spec.form = Form::from_name(&value).unwrap_or_else(|| usage("--form: kinesis, firehose or s3-archive")),
-            // The native core alone, or the native core and the component,
-            // e.g. under callgrind or perf.
-            "--only" if value == "native" || value == "component" => only = Some(value),
-            "--fluent-bit-records" => fluent_bit_records = Some(value.parse().unwrap_or_else(|_| usage("--fluent-bit-records N"))),
-            _ => usage(&format!("unknown option {arg} {value}")),
-        }
+    let cli = Cli::parse();
+    let spec = Spec { form: cli.form, records: cli.records, events_per_record: cli.events_per_record, ..Spec::default() };
+    let (payloads, rounds, only, component_file) = (cli.payloads, cli.rounds.max(1), cli.only.clone(), cli.component.clone());
+    if cli.adversarial {
+        adversarial(&pipeline_options());
+        return;
     }
+    let fluent_bit_records = cli.fluent_bit_records;
     let options = pipeline_options();
     if let Some(records) = fluent_bit_records {
         fluent_bit_memory(records, &options);
@@ -430,10 +447,62 @@ fn fluent_bit_memory(records: u64, options: &Options) {
     );
 }
 
-fn usage(problem: &str) -> ! {
-    eprintln!("gen3-cwlogs-bench: {problem}");
-    eprintln!(
-        "usage: gen3-cwlogs-bench [--payloads N] [--records N] [--events-per-record N] [--form firehose|kinesis|s3-archive] [--rounds N] [--only native|component] [--component FILE] [--fluent-bit-records N]"
-    );
-    std::process::exit(2);
+/// Inputs that once broke linearity or memory (issue 11), through the
+/// native core (streamed to a counting sink, as the CLI streams) and the
+/// component: time, output bytes, and memory against the budget.
+fn adversarial(options: &Options) {
+    let gzip = gen3_cwlogs_workload::gzip;
+    let envelope = |n: usize| {
+        format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":[{{"id":"{n}","timestamp":1551461674000,"message":"event {n}"}}]}}"#
+        )
+    };
+    let kinesis = generate(&Spec { form: Form::Kinesis, records: 20_000, events_per_record: 1, ..Spec::default() });
+    let cases: Vec<(&str, Vec<u8>, usize)> = vec![
+        ("archive of 200,000 empty gzip members", gzip(b"").repeat(200_000), 0),
+        (
+            "archive: 10,000 members that are no envelope between 2 good ones",
+            [gzip(envelope(1).as_bytes()), gzip(br#"{"not":"an envelope"}"#).repeat(10_000), gzip(envelope(2).as_bytes())].concat(),
+            256,
+        ),
+        ("100,000 concatenated one-event envelopes", (0..100_000).map(envelope).collect::<String>().into_bytes(), 256),
+        ("Kinesis event of 20,000 one-event records", kinesis.payload.clone(), kinesis.largest_record_bytes as usize),
+    ];
+    let engine = wasmtime::Engine::default();
+    let component = gen3_cwlogs_wasmtime::compile(&engine, gen3_cwlogs_wasmtime::COMPONENT_WASM).expect("compile the component");
+    println!("| input | input bytes | engine | seconds | output bytes | heap peak | linear memory | budget |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, payload, largest_record) in cases {
+        // 4 x the largest decompressed record + 1 MiB, plus the output held
+        // (the native core streams it, so nothing is held).
+        let budget = 4 * largest_record + (1 << 20);
+        let mut decoder = Decoder::new(options.clone()).expect("valid options");
+        let base = reset_peak();
+        let started = Instant::now();
+        let mut sink = CountingSink::default();
+        decoder.decode(&payload, &mut sink);
+        let seconds = started.elapsed().as_secs_f64();
+        let heap = PEAK.load(Ordering::Relaxed) - base;
+        println!(
+            "| {name} | {} | native | {seconds:.3} | {} | {:.1} MiB | - | {:.1} MiB |",
+            payload.len(),
+            sink.bytes,
+            heap as f64 / (1 << 20) as f64,
+            budget as f64 / (1 << 20) as f64
+        );
+        let mut instance = gen3_cwlogs_wasmtime::ComponentDecoder::new(&engine, &component).expect("instantiate");
+        let base = reset_peak();
+        let started = Instant::now();
+        let output = instance.decode_ndjson(&payload, options).expect("no trap");
+        let seconds = started.elapsed().as_secs_f64();
+        let heap = PEAK.load(Ordering::Relaxed) - base;
+        let bytes = output.documents.len() + output.alerts.len() + output.errors.len();
+        println!(
+            "| {name} | {} | component, decode-ndjson | {seconds:.3} | {bytes} | {:.1} MiB | {:.1} MiB | {:.1} MiB + output |",
+            payload.len(),
+            heap as f64 / (1 << 20) as f64,
+            instance.linear_memory_bytes() as f64 / (1 << 20) as f64,
+            budget as f64 / (1 << 20) as f64
+        );
+    }
 }

@@ -226,6 +226,7 @@ fn owned_entry(entry: &gen3_cwlogs::OwnedEntry) -> Entry<'_> {
         id: &entry.id,
         commons: entry.commons.as_deref(),
         time_ms: entry.time_ms,
+        record_index: entry.record_index,
         error: entry.error.as_ref().map(|(kind, reason)| (*kind, reason.as_str())),
         alert: None,
         json: &entry.json,

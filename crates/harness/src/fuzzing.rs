@@ -57,10 +57,15 @@ pub fn check_output(name: &str, input: &[u8], output: &Output) {
         }
         match entry.kind {
             EntryKind::Document => {
-                assert_eq!(value["id"], entry.id.as_str(), "{name}");
+                // gen3 and cloudwatch: `id`, `timestamp`; ecs: `event.id`, `@timestamp`.
+                let (id, timestamp) = match value.get("@timestamp") {
+                    Some(timestamp) => (&value["event"]["id"], timestamp),
+                    None => (&value["id"], &value["timestamp"]),
+                };
+                assert_eq!(id, entry.id.as_str(), "{name}");
                 let mut time = String::new();
                 gen3_cwlogs::write::write_iso8601_millis(&mut time, entry.time_ms.expect("a document has a time"));
-                assert_eq!(value["timestamp"].to_string(), time, "{name}: document time and entry time differ");
+                assert_eq!(timestamp.to_string(), time, "{name}: document time and entry time differ");
                 previous_document = Some(&entry.id);
             }
             EntryKind::Alert => {
@@ -107,7 +112,11 @@ pub fn options_from(selector: u8) -> Options {
         commons: (selector & 1 != 0).then(|| "fuzzcommons".to_owned()),
         slow_threshold_secs: (selector & 2 != 0).then_some(0.0),
         alert_streams: if selector & 4 != 0 { vec!["revproxy".into()] } else { Vec::new() },
-        schema: if selector & 8 != 0 { Schema::Cloudwatch } else { Schema::Gen3 },
+        schema: match (selector & 8 != 0, selector & 64 != 0) {
+            (false, false) => Schema::Gen3,
+            (true, false) => Schema::Cloudwatch,
+            (_, true) => Schema::Ecs,
+        },
         max_decompressed_bytes: if small { 4096 } else { Options::default().max_decompressed_bytes },
         max_events_per_record: if small { 3 } else { Options::default().max_events_per_record },
         max_json_depth: if small { 4 } else { Options::default().max_json_depth },

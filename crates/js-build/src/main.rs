@@ -151,7 +151,9 @@ fn classic_script(glue: &str) -> Result<String, String> {
         out.push_str(&line.replace("import.meta.url", "self.location.href"));
         out.push('\n');
     }
-    let module_syntax = out.lines().map(str::trim_start).find(|line| line.starts_with("export ") || line.starts_with("import ") || line.contains("import.meta") || line.contains("import("));
+    let module_syntax = out.lines().map(str::trim_start).find(|line| {
+        line.starts_with("export ") || line.starts_with("import ") || line.contains("import.meta") || line.contains("import(")
+    });
     match module_syntax {
         Some(line) => Err(format!("the web glue cannot run as a classic script: {line}")),
         None => Ok(out),

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use gen3_cwlogs::write::write_str;
-use gen3_cwlogs::{Decoder, EntryKind, OPTIONS, OptionError, Options, Output};
+use gen3_cwlogs::{Decoder, EntryKind, OPTIONS, OptionError, OptionKind, Options, Output};
 use js_sys::{Array, ArrayBuffer, JSON, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
@@ -74,11 +74,6 @@ fn payload_bytes(input: &JsValue) -> Result<Vec<u8>, JsValue> {
     }
 }
 
-/// `maxJsonDepth` -> `max_json_depth`.
-fn snake_case(name: &str) -> String {
-    name.chars().flat_map(|c| if c.is_ascii_uppercase() { vec!['_', c.to_ascii_lowercase()] } else { vec![c] }).collect()
-}
-
 /// `max_json_depth` -> `maxJsonDepth`.
 fn camel_case(name: &str) -> String {
     let mut out = String::new();
@@ -96,8 +91,9 @@ fn camel_case(name: &str) -> String {
     out
 }
 
-/// The options object, each value set by its core name in its text form,
-/// so the core validates it; a misspelt key is refused, not ignored.
+/// The options object: each key the camelCase of a core option, each value
+/// of that option's type; the core validates every value. A misspelt key
+/// (or a snake_case one) is refused, not ignored.
 fn options_from_js(options: &JsValue) -> Result<Options, JsValue> {
     let mut parsed = Options::default();
     if options.is_undefined() || options.is_null() {
@@ -111,36 +107,34 @@ fn options_from_js(options: &JsValue) -> Result<Options, JsValue> {
         let pair = Array::from(&pair);
         let key = pair.get(0).as_string().unwrap_or_default();
         let value = pair.get(1);
-        let name = snake_case(&key);
-        let text = if value.is_undefined() || value.is_null() {
-            continue;
-        } else if let Some(text) = value.as_string() {
-            text
-        } else if let Some(number) = value.as_f64() {
-            if !number.is_finite() {
-                return Err(type_error(&format!("options.{key} must be a finite number")));
-            }
-            number.to_string()
-        } else if Array::is_array(&value) && name == "alert_streams" {
-            let parts: Option<Vec<String>> = Array::from(&value).iter().map(|part| part.as_string()).collect();
-            let parts = parts.ok_or_else(|| type_error(&format!("options.{key} must be an array of strings")))?;
-            if parts.iter().any(|part| part.contains(',')) {
-                return Err(type_error(&format!("options.{key}: a stream substring cannot hold a comma")));
-            }
-            if parts.is_empty() {
-                parsed.alert_streams.clear();
-                continue;
-            }
-            parts.join(",")
-        } else {
-            return Err(type_error(&format!("options.{key} must be a string or a number")));
-        };
-        if !OPTIONS.iter().any(|spec| spec.name == name) {
+        let spec = OPTIONS.iter().find(|spec| camel_case(spec.name) == key).ok_or_else(|| {
             let known: Vec<String> = OPTIONS.iter().map(|spec| camel_case(spec.name)).collect();
-            return Err(type_error(&format!("options.{key} is not an option (known: {})", known.join(", "))));
+            type_error(&format!("options.{key} is not an option (known: {})", known.join(", ")))
+        })?;
+        if value.is_undefined() || value.is_null() {
+            continue;
         }
-        parsed.set(&name, &text).map_err(|error| type_error(&option_message(&error)))?;
+        let wrong_type = |what: &str| type_error(&format!("options.{key} must be {what}"));
+        match spec.kind {
+            OptionKind::String | OptionKind::Enum(_) => {
+                let text = value.as_string().ok_or_else(|| wrong_type("a string"))?;
+                parsed.set(spec.name, &text).map_err(|error| type_error(&option_message(&error)))?;
+            }
+            OptionKind::Number { .. } | OptionKind::Integer { .. } => {
+                let number = value.as_f64().ok_or_else(|| wrong_type("a number"))?;
+                if !number.is_finite() {
+                    return Err(wrong_type("a finite number"));
+                }
+                parsed.set(spec.name, &number.to_string()).map_err(|error| type_error(&option_message(&error)))?;
+            }
+            OptionKind::StringList => {
+                let parts: Option<Vec<String>> =
+                    Array::is_array(&value).then(|| Array::from(&value).iter().map(|part| part.as_string()).collect()).flatten();
+                parsed.alert_streams = parts.ok_or_else(|| wrong_type("an array of strings"))?;
+            }
+        }
     }
+    parsed.validate().map_err(|error| type_error(&option_message(&error)))?;
     Ok(parsed)
 }
 
@@ -148,7 +142,7 @@ fn option_message(error: &OptionError) -> String {
     format!("options.{}: {}", camel_case(&error.option), error.reason)
 }
 
-/// `{"entries":[{"kind","id","commons","timeMs","error","record"}...],"counters":{...}}`,
+/// `{"entries":[{"kind","id","commons","timeMs","recordIndex","error","record"}...],"counters":{...}}`,
 /// each record the very JSON text the core wrote (an alert's, the object
 /// inside its `{"alert": ...}` line).
 fn result_json(output: &Output) -> String {
@@ -171,6 +165,7 @@ fn result_json(output: &Output) -> String {
             }
             None => out.push_str(",\"timeMs\":null"),
         }
+        let _ = write!(out, ",\"recordIndex\":{}", entry.record_index);
         match &entry.error {
             Some((kind, reason)) => {
                 let _ = write!(out, ",\"error\":{{\"kind\":\"{}\",\"reason\":", kind.name());

@@ -1,26 +1,35 @@
-//! `gen3-cwlogs-workload [--form kinesis|firehose|s3-archive] [--records N]
-//! [--events-per-record N] [--seed N] [--log-group NAME] > payload`
-//! Writes one payload to stdout and what it holds to stderr.
+//! `gen3-cwlogs-workload`: writes one generated payload to stdout and what
+//! it holds (bytes, events) to stderr.
 
 use std::io::Write;
 
+use clap::Parser;
 use gen3_cwlogs_workload::{Form, Spec, generate};
 
+/// Generates a realistic CloudWatch Logs subscription payload (Gen3
+/// Kubernetes lines, access logs, syslog, stack traces, non-ASCII).
+#[derive(Parser)]
+#[command(name = "gen3-cwlogs-workload", version)]
+struct Cli {
+    /// kinesis (Lambda-style event), firehose (HTTP-endpoint delivery) or
+    /// s3-archive (concatenated gzip members).
+    #[arg(long, default_value = "kinesis", value_parser = |name: &str| Form::from_name(name).ok_or("kinesis, firehose or s3-archive"))]
+    form: Form,
+    #[arg(long, default_value_t = 10)]
+    records: usize,
+    #[arg(long, default_value_t = 100)]
+    events_per_record: usize,
+    /// The same seed gives the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value = "devplanetv1")]
+    log_group: String,
+}
+
 fn main() {
-    let mut spec = Spec::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = args.next().unwrap_or_else(|| usage(&format!("{arg} needs a value")));
-        let number = || value.parse::<u64>().unwrap_or_else(|_| usage(&format!("{arg}: not a number")));
-        match arg.as_str() {
-            "--form" => spec.form = Form::from_name(&value).unwrap_or_else(|| usage("unknown form")),
-            "--records" => spec.records = number() as usize,
-            "--events-per-record" => spec.events_per_record = number() as usize,
-            "--seed" => spec.seed = number(),
-            "--log-group" => spec.log_group = value.clone(),
-            _ => usage(&format!("unknown option {arg}")),
-        }
-    }
+    let cli = Cli::parse();
+    let spec =
+        Spec { form: cli.form, records: cli.records, events_per_record: cli.events_per_record, seed: cli.seed, log_group: cli.log_group };
     let generated = generate(&spec);
     std::io::stdout().write_all(&generated.payload).expect("write stdout");
     eprintln!(
@@ -29,11 +38,4 @@ fn main() {
         generated.events,
         generated.decompressed_bytes
     );
-}
-
-fn usage(message: &str) -> ! {
-    eprintln!(
-        "gen3-cwlogs-workload: {message}\nusage: gen3-cwlogs-workload [--form kinesis|firehose|s3-archive] [--records N] [--events-per-record N] [--seed N] [--log-group NAME]"
-    );
-    std::process::exit(2)
 }

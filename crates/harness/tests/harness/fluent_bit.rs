@@ -300,7 +300,9 @@ fn the_shipped_lua_splits_the_modules_real_output() {
         let name = &fixture.name;
         // Every record the module can emit, options as the pipeline sets them.
         let payload = match serde_json::from_slice::<Value>(&fixture.input) {
-            Ok(Value::Object(_)) => with_options(&fixture.input, json!({"gen3_cwlogs_commons": "devplanetv1", "gen3_cwlogs_slow_threshold_secs": "65"})),
+            Ok(Value::Object(_)) => {
+                with_options(&fixture.input, json!({"gen3_cwlogs_commons": "devplanetv1", "gen3_cwlogs_slow_threshold_secs": "65"}))
+            }
             _ => fixture.input.clone(),
         };
         let result = replaced(host.call(TAG, (0, 0), &payload).unwrap());
