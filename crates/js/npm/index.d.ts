@@ -6,7 +6,9 @@ export type Schema =
   /** The Gen3 Lambda's keys, `message` parsed as JSON (the default). */
   | 'gen3'
   /** The same keys, `message` kept as CloudWatch's raw string. */
-  | 'cloudwatch';
+  | 'cloudwatch'
+  /** Elastic Common Schema names, as Elastic's AWS integrations write them (`@timestamp`, `event.id`, `aws.cloudwatch.*`, `cloud.*`, `labels.commons`). */
+  | 'ecs';
 
 /**
  * The decoder's options: the core's option names in camelCase. Every value

@@ -99,15 +99,13 @@ function contextOf(entries, counters, text) {
   const ids = [];
   for (const entry of entries) {
     const record = entry.kind === 'alert' ? null : entry.record;
-    if (record?.kinesis?.sequenceNumber) sequences.push(record.kinesis.sequenceNumber);
+    const sequence = record?.kinesis?.sequenceNumber ?? record?.aws?.kinesis?.sequence_number;
+    if (sequence) sequences.push(sequence);
     if (entry.kind === 'document') ids.push(entry.id);
   }
   return {
-    singleRecord: counters.records === 1,
     sequencePrefix: commonPrefix(sequences),
     idPrefix: prefixByLength(ids),
-    kinesisRecords: kinesisRecordsOf(text, sequences.length > 0),
-    nextRecord: 0, // where the search for a Kinesis document's record resumes
     lastDocument: null,
   };
 }
@@ -140,23 +138,6 @@ function prefixByLength(ids) {
     groups.get(id.length).push(id);
   }
   return new Map([...groups].map(([length, group]) => [length, commonPrefix(group)]));
-}
-
-/**
- * A Kinesis event's records as `eventID sequenceNumber` keys, in order, so a
- * document (which carries its record's metadata, not its index) can be
- * given its record's index. Entries come in input order, so the search
- * only moves forward, and duplicated ids still map to the right record.
- */
-function kinesisRecordsOf(text, needed) {
-  if (!needed || text === null || text.length > 256 * 1024 * 1024) return null;
-  try {
-    const event = JSON.parse(text);
-    if (!Array.isArray(event?.Records)) return null;
-    return event.Records.map((record) => `${record?.eventID} ${record?.kinesis?.sequenceNumber}`);
-  } catch {
-    return null;
-  }
 }
 
 /** The message's fields: the parsed object, or one parsed from raw text (schema `cloudwatch`). */
@@ -208,14 +189,16 @@ function rowOf(entry, index, context) {
   }
   const record = entry.record;
   row.idShort = shortId(entry.id, context);
-  placeRecord(row, record, context);
-  const stream = typeof record.logStream === 'string' ? record.logStream : '';
+  placeRecord(row, entry, context);
+  // gen3 and cloudwatch: logStream; ecs: aws.cloudwatch.log_stream.
+  const stream = typeof record.logStream === 'string' ? record.logStream : text(record.aws?.cloudwatch?.log_stream);
+  const logGroup = record.logGroup ?? record.aws?.cloudwatch?.log_group;
   const fields = entry.kind === 'document' ? messageFields(record.message) : null;
   const k8s = fields?.kubernetes && typeof fields.kubernetes === 'object' ? fields.kubernetes : null;
   const fromStream = K8S_STREAM.exec(stream);
   row.source = text(k8s?.pod_name) || fromStream?.[1] || stream;
   const pod = text(k8s?.pod_name) || fromStream?.[1];
-  row.sourceTitle = [pod && `pod: ${pod}`, stream && `log stream: ${stream}`, k8s?.namespace_name && `namespace: ${text(k8s.namespace_name)}`, record.logGroup && `log group: ${record.logGroup}`]
+  row.sourceTitle = [pod && `pod: ${pod}`, stream && `log stream: ${stream}`, k8s?.namespace_name && `namespace: ${text(k8s.namespace_name)}`, logGroup && `log group: ${logGroup}`]
     .filter(Boolean).join('\n');
   row.container = text(k8s?.container_name) || fromStream?.[3] || '';
   if (entry.kind === 'error') {
@@ -248,30 +231,28 @@ function rowOf(entry, index, context) {
 }
 
 /** The record a row came from: its index, and its sequence number or request id. */
-function placeRecord(row, record, context) {
+function placeRecord(row, entry, context) {
+  const record = entry.record;
   const title = [];
-  let index = null;
-  if (record.error && Number.isInteger(record.error.record_index)) index = record.error.record_index;
-  const kinesis = record.kinesis;
-  const firehose = record.firehose;
+  // Every entry says which record of the payload it came from.
+  const index = Number.isInteger(entry.recordIndex) ? entry.recordIndex : null;
+  // gen3 and cloudwatch: `kinesis`/`firehose`; ecs: `aws.kinesis`/`aws.firehose`.
+  const kinesis = record.kinesis ?? record.aws?.kinesis;
+  const firehose = record.firehose ?? record.aws?.firehose;
+  const sequence = kinesis?.sequenceNumber ?? kinesis?.sequence_number;
   if (kinesis) {
-    if (index === null && context.kinesisRecords) index = findKinesisRecord(record, context);
-    if (index !== null) context.nextRecord = Math.max(context.nextRecord, index);
-    if (kinesis.sequenceNumber) title.push(`sequenceNumber ${kinesis.sequenceNumber}`);
-    if (kinesis.partitionKey) title.push(`partitionKey ${kinesis.partitionKey}`);
-    if (kinesis.eventID) title.push(`eventID ${kinesis.eventID}`);
+    if (sequence) title.push(`sequenceNumber ${sequence}`);
+    const partition = kinesis.partitionKey ?? kinesis.partition_key;
+    if (partition) title.push(`partitionKey ${partition}`);
+    const eventId = kinesis.eventID ?? kinesis.event_id;
+    if (eventId) title.push(`eventID ${eventId}`);
   } else if (firehose) {
-    if (index === null && Number.isInteger(firehose.recordIndex)) index = firehose.recordIndex;
-    if (firehose.requestId) title.push(`Firehose requestId ${firehose.requestId}`);
-  } else if (index === null && context.singleRecord) {
-    index = 0;
+    const requestId = firehose.requestId ?? firehose.request_id;
+    if (requestId) title.push(`Firehose requestId ${requestId}`);
   }
   const parts = [];
   if (index !== null) parts.push(`#${index}`);
-  if (kinesis?.sequenceNumber) {
-    const sequence = kinesis.sequenceNumber;
-    parts.push(`…${sequence.slice(-Math.max(6, sequence.length - context.sequencePrefix))}`);
-  }
+  if (sequence) parts.push(`…${sequence.slice(-Math.max(6, sequence.length - context.sequencePrefix))}`);
   const error = record.error;
   if (error?.event_index !== undefined) parts.push(`ev ${error.event_index}`);
   else if (error?.envelope_index !== undefined && error.envelope_index > 0) parts.push(`env ${error.envelope_index}`);
@@ -279,18 +260,8 @@ function placeRecord(row, record, context) {
   if (index !== null) title.unshift(`record ${index}`);
   if (error?.envelope_index !== undefined) title.push(`envelope ${error.envelope_index}`);
   if (error?.event_index !== undefined) title.push(`event ${error.event_index}`);
-  if (index === null && !kinesis && !firehose) title.push('the record (gzip member) is not known: documents of an archive do not carry it');
   row.recordTitle = title.join('\n');
   row.recordKey = index ?? -1;
-}
-
-function findKinesisRecord(record, context) {
-  const key = `${record.kinesis.eventID} ${record.kinesis.sequenceNumber}`;
-  const records = context.kinesisRecords;
-  for (let index = context.nextRecord; index < records.length; index += 1) {
-    if (records[index] === key) return index;
-  }
-  return null;
 }
 
 function arrivalMs(record) {

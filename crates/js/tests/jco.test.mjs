@@ -82,11 +82,16 @@ test('every shared fixture through decode: entry JSON texts and counters are the
         assert.equal(entry.commons, line.alert.commons);
       } else {
         assert.equal(entry.kind, 'error' in line ? 'error' : 'document', fixture.name);
-        assert.equal(entry.id, line.id);
+        // gen3 and cloudwatch: id, commons, timestamp; ecs: event.id, labels.commons, @timestamp.
+        const ecs = '@timestamp' in line;
+        assert.equal(entry.id, ecs ? line.event.id : line.id);
         // WIT option<string>: undefined when none.
-        assert.equal(entry.commons, line.commons ?? undefined);
+        assert.equal(entry.commons, (ecs ? line.labels.commons : line.commons) ?? undefined);
         // s64 milliseconds: a BigInt.
-        assert.equal(entry.timeMs, line.timestamp === undefined ? undefined : BigInt(Date.parse(line.timestamp)));
+        const timestamp = ecs ? line['@timestamp'] : line.timestamp;
+        assert.equal(entry.timeMs, timestamp === undefined ? undefined : BigInt(Date.parse(timestamp)));
+        // u64: a BigInt.
+        assert.equal(typeof entry.recordIndex, 'bigint');
         assert.deepEqual(entry.error, line.error ? { kind: line.error.kind, reason: line.error.reason } : undefined);
       }
     }

@@ -44,7 +44,8 @@ function assertGolden(result, fixture) {
   result.entries.forEach((entry, index) => {
     const line = JSON.parse(lines[index]);
     const where = `${fixture.name}, entry ${index}`;
-    assert.deepEqual(Object.keys(entry), ['kind', 'id', 'commons', 'timeMs', 'error', 'record'], where);
+    assert.deepEqual(Object.keys(entry), ['kind', 'id', 'commons', 'timeMs', 'recordIndex', 'error', 'record'], where);
+    assert.ok(Number.isInteger(entry.recordIndex) && entry.recordIndex >= 0, where);
     if (entry.kind === 'alert') {
       assert.deepEqual({ alert: entry.record }, line, where);
       assert.equal(entry.id, line.alert.document_id, where);
@@ -58,9 +59,13 @@ function assertGolden(result, fixture) {
     } else {
       assert.deepEqual(entry.record, line, where);
       assert.equal(entry.kind, 'error' in line ? 'error' : 'document', where);
-      assert.equal(entry.id, line.id, where);
-      assert.equal(entry.commons, line.commons, where);
-      assert.equal(entry.timeMs, line.timestamp === undefined ? null : Date.parse(line.timestamp), where);
+      // gen3 and cloudwatch: id, commons, timestamp; ecs: event.id, labels.commons, @timestamp.
+      const ecs = '@timestamp' in line;
+      assert.equal(entry.id, ecs ? line.event.id : line.id, where);
+      assert.equal(entry.commons, ecs ? line.labels.commons : line.commons, where);
+      const timestamp = ecs ? line['@timestamp'] : line.timestamp;
+      assert.equal(entry.timeMs, timestamp === undefined ? null : Date.parse(timestamp), where);
+      if ('error' in line) assert.equal(entry.recordIndex, line.error.record_index, where);
       assert.deepEqual(entry.error, line.error ? { kind: line.error.kind, reason: line.error.reason } : null, where);
     }
   });
@@ -147,7 +152,7 @@ test('options the core refuses throw a TypeError naming options.<key>', () => {
   const refused = [
     [{ comons: 'x' }, /^options\.comons is not an option \(known: commons, slowThresholdSecs, alertStreams, schema, maxDecompressedBytes, maxEventsPerRecord, maxJsonDepth\)$/],
     [{ limits: { maxJsonDepth: 3 } }, /^options\.limits /],
-    [{ schema: 'kibana' }, /^options\.schema: "kibana" is not one of gen3, cloudwatch$/],
+    [{ schema: 'kibana' }, /^options\.schema: "kibana" is not one of gen3, cloudwatch, ecs$/],
     [{ maxJsonDepth: 0 }, /^options\.maxJsonDepth: 0 is outside 1\.\.=120$/],
     [{ maxJsonDepth: 121 }, /^options\.maxJsonDepth: 121 is outside 1\.\.=120$/],
     [{ maxJsonDepth: -1 }, /^options\.maxJsonDepth: "-1" is not a whole number$/],
@@ -157,11 +162,13 @@ test('options the core refuses throw a TypeError naming options.<key>', () => {
     [{ slowThresholdSecs: -1 }, /^options\.slowThresholdSecs: -1 is not a finite number of seconds at least 0$/],
     [{ slowThresholdSecs: Number.NaN }, /^options\.slowThresholdSecs must be a finite number$/],
     [{ slowThresholdSecs: Infinity }, /^options\.slowThresholdSecs must be a finite number$/],
-    [{ slowThresholdSecs: 'soon' }, /^options\.slowThresholdSecs: /],
-    [{ alertStreams: ['a,b'] }, /^options\.alertStreams: a stream substring cannot hold a comma$/],
+    [{ slowThresholdSecs: 'soon' }, /^options\.slowThresholdSecs must be a number$/],
+    [{ max_json_depth: 3 }, /^options\.max_json_depth is not an option /],
+    [{ commons: 5 }, /^options\.commons must be a string$/],
+    [{ alertStreams: [''] }, /^options\.alertStreams: an empty stream substring would match every stream$/],
     [{ alertStreams: [1] }, /^options\.alertStreams must be an array of strings$/],
-    [{ commons: true }, /^options\.commons must be a string or a number$/],
-    [{ commons: {} }, /^options\.commons must be a string or a number$/],
+    [{ commons: true }, /^options\.commons must be a string$/],
+    [{ commons: {} }, /^options\.commons must be a string$/],
   ];
   for (const [options, message] of refused) {
     assert.throws(() => cjs.decode('{}', options), { name: 'TypeError', message }, JSON.stringify(options));
