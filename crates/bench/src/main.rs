@@ -38,7 +38,7 @@ use gen3_cwlogs_harness::fluent_bit;
 use gen3_cwlogs_vrl_twin::Pipeline;
 use gen3_cwlogs_vrl_twin::options::options_program;
 use gen3_cwlogs_vrl_twin::source::{Request, SourceConfig};
-use gen3_cwlogs_workload::{Form, Generated, Spec, generate};
+use gen3_cwlogs_workload::{Form, Generated, Mix, Spec, generate, generate_mix};
 
 struct CountingAllocator;
 
@@ -160,6 +160,9 @@ struct Cli {
     events_per_record: usize,
     #[arg(long, default_value = "firehose", value_parser = |name: &str| Form::from_name(name).ok_or("kinesis, firehose or s3-archive"))]
     form: Form,
+    /// varied (uwsgi-heavy) or gen3-traffic (half gen3 access logs).
+    #[arg(long, default_value = "varied", value_parser = |name: &str| Mix::from_name(name).ok_or("varied or gen3-traffic"))]
+    mix: Mix,
     /// Rounds per engine, interleaved; each engine's best is reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
@@ -194,14 +197,15 @@ fn main() {
         return;
     }
 
-    let inputs: Vec<Generated> = (0..payloads).map(|seed| generate(&Spec { seed: seed as u64 + 1, ..spec.clone() })).collect();
+    let inputs: Vec<Generated> = (0..payloads).map(|seed| generate_mix(&Spec { seed: seed as u64 + 1, ..spec.clone() }, cli.mix)).collect();
     let events: u64 = inputs.iter().map(|input| input.events).sum();
     let decompressed: u64 = inputs.iter().map(|input| input.decompressed_bytes).sum();
     let payload_bytes: usize = inputs.iter().map(|input| input.payload.len()).sum();
     let largest_record = inputs.iter().map(|input| input.largest_record_bytes).max().unwrap_or(0);
     println!(
-        "workload: {payloads} {:?} payloads x {} records x {} events = {events} events; {:.1} MB of payloads, {:.1} MB of decompressed CloudWatch JSON (~{:.0} bytes/event, largest record {:.0} KB)",
+        "workload: {payloads} {:?} {:?} payloads x {} records x {} events = {events} events; {:.1} MB of payloads, {:.1} MB of decompressed CloudWatch JSON (~{:.0} bytes/event, largest record {:.0} KB)",
         spec.form,
+        cli.mix,
         spec.records,
         spec.events_per_record,
         payload_bytes as f64 / 1e6,

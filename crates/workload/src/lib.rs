@@ -43,6 +43,29 @@ impl Default for Spec {
     }
 }
 
+/// Which log lines a payload holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mix {
+    /// Kubernetes lines of uwsgi text (50%), gen3 access logs inside
+    /// Kubernetes lines (25%), syslog text (15%), Python stack traces (5%),
+    /// non-ASCII text (5%).
+    Varied,
+    /// As a Gen3 commons' revproxy-heavy traffic: gen3 access logs inside
+    /// Kubernetes lines (50%), uwsgi text (25%), syslog (15%), stack traces
+    /// (5%), non-ASCII (5%).
+    Gen3Traffic,
+}
+
+impl Mix {
+    pub fn from_name(name: &str) -> Option<Mix> {
+        match name {
+            "varied" => Some(Mix::Varied),
+            "gen3-traffic" => Some(Mix::Gen3Traffic),
+            _ => None,
+        }
+    }
+}
+
 /// What was generated, to report rates against.
 #[derive(Clone, Debug, Default)]
 pub struct Generated {
@@ -80,7 +103,13 @@ const PATHS: [&str; 5] = [
     "/peregrine/_status",
 ];
 
+/// A payload of the `Varied` mix.
 pub fn generate(spec: &Spec) -> Generated {
+    generate_mix(spec, Mix::Varied)
+}
+
+/// A payload of `mix`'s log lines.
+pub fn generate_mix(spec: &Spec, mix: Mix) -> Generated {
     let mut rng = Rng(spec.seed.max(1));
     let mut generated = Generated::default();
     let mut members = Vec::with_capacity(spec.records);
@@ -105,7 +134,7 @@ pub fn generate(spec: &Spec) -> Generated {
                 envelope.push(',');
             }
             clock += rng.below(50) as i64;
-            let message = message(&mut rng, service);
+            let message = message(&mut rng, service, mix);
             let _ = write!(envelope, "{{\"id\":\"{:020}{:020}{:016}\",\"timestamp\":{clock},\"message\":", spec.seed, record, event);
             write_str(&mut envelope, &message);
             envelope.push('}');
@@ -151,8 +180,13 @@ pub fn generate(spec: &Spec) -> Generated {
 }
 
 /// One log line of a Gen3 commons.
-fn message(rng: &mut Rng, service: &str) -> String {
-    let kind = rng.below(100);
+fn message(rng: &mut Rng, service: &str, mix: Mix) -> String {
+    // Gen3 traffic swaps the shares of uwsgi lines and access logs.
+    let kind = match (mix, rng.below(100)) {
+        (Mix::Gen3Traffic, kind @ 0..50) => kind + 50 - 25 * (kind / 25),
+        (Mix::Gen3Traffic, kind @ 50..75) => kind - 50,
+        (_, kind) => kind,
+    };
     let log = match kind {
         0..50 => format!(
             "[pid: {}|app: 0|req: {}/{}] 10.2.{}.{} () {{34 vars in 391 bytes}} [Fri Mar  1 17:34:34 2019] GET {} => generated {} bytes in {} msecs (HTTP/1.1 200) 2 headers in 78 bytes (1 switches on core 0)\n",

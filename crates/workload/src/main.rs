@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use clap::Parser;
-use gen3_cwlogs_workload::{Form, Spec, generate};
+use gen3_cwlogs_workload::{Form, Mix, Spec, generate_mix};
 
 /// Generates a realistic CloudWatch Logs subscription payload (Gen3
 /// Kubernetes lines, access logs, syslog, stack traces, non-ASCII).
@@ -15,6 +15,9 @@ struct Cli {
     /// s3-archive (concatenated gzip members).
     #[arg(long, default_value = "kinesis", value_parser = |name: &str| Form::from_name(name).ok_or("kinesis, firehose or s3-archive"))]
     form: Form,
+    /// varied (uwsgi-heavy) or gen3-traffic (half gen3 access logs).
+    #[arg(long, default_value = "varied", value_parser = |name: &str| Mix::from_name(name).ok_or("varied or gen3-traffic"))]
+    mix: Mix,
     #[arg(long, default_value_t = 10)]
     records: usize,
     #[arg(long, default_value_t = 100)]
@@ -30,7 +33,7 @@ fn main() {
     let cli = Cli::parse();
     let spec =
         Spec { form: cli.form, records: cli.records, events_per_record: cli.events_per_record, seed: cli.seed, log_group: cli.log_group };
-    let generated = generate(&spec);
+    let generated = generate_mix(&spec, cli.mix);
     std::io::stdout().write_all(&generated.payload).expect("write stdout");
     eprintln!(
         "{{\"payload_bytes\":{},\"events\":{},\"decompressed_bytes\":{}}}",
