@@ -12,7 +12,7 @@
 #[allow(dead_code)]
 mod fixtures;
 
-use gen3_cwlogs::{EntryKind, MAX_EVENT_MILLIS, MIN_EVENT_MILLIS, Options};
+use gen3_cwlogs::{EntryKind, MAX_EVENT_MILLIS, MIN_EVENT_MILLIS, Options, Schema};
 use gen3_cwlogs_vrl_twin::delivery::{delivery_body, records_of};
 use gen3_cwlogs_vrl_twin::options::options_program;
 use gen3_cwlogs_vrl_twin::source::{self, Request, SourceConfig};
@@ -133,12 +133,21 @@ fn mutate(data: &[u8], rng: &mut Rng) -> Vec<u8> {
 
 #[test]
 fn the_program_never_fails_and_invents_no_document() {
-    let options = Options { slow_threshold_secs: Some(1.0), max_json_depth: 8, ..Options::default() };
-    let mut pipeline =
-        Pipeline::shipped(SourceConfig::default(), &options_program(&[], Some(&options))).unwrap_or_else(|error| panic!("{error}"));
+    // Each fixture in its own schema (the ecs fixtures in ecs), alerts on
+    // and a shallow depth limit.
+    let options_for = |schema| Options { slow_threshold_secs: Some(1.0), max_json_depth: 8, schema, ..Options::default() };
+    let mut pipelines: Vec<(Schema, Pipeline)> = Schema::ALL
+        .into_iter()
+        .map(|schema| {
+            let program = options_program(&[], Some(&options_for(schema)));
+            (schema, Pipeline::shipped(SourceConfig::default(), &program).unwrap_or_else(|error| panic!("{error}")))
+        })
+        .collect();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut runs = 0;
     for fixture in fixtures::fixtures() {
+        let options = options_for(fixture.options.schema);
+        let pipeline = &mut pipelines.iter_mut().find(|(schema, _)| *schema == options.schema).expect("a pipeline per schema").1;
         // The records as the source hands them over.
         let records = records_of(&fixture.input);
         let body = if records.is_delivery { fixture.input.clone() } else { delivery_body("robustness", 1_551_461_675_000, &records.data) };

@@ -20,8 +20,8 @@ use serde_json::Value;
 const KEY: &str = "transport-key";
 
 /// The core's schemas the twin does not write (pipeline-configs/vector/
-/// README.md lists them; the program refuses them by name).
-const TWIN_LACKS: [&str; 1] = ["ecs"];
+/// README.md would list them; the program refuses them by name): none.
+const TWIN_LACKS: [&str; 0] = [];
 
 fn envelope(stream: &str, messages: &[&str]) -> String {
     let events: Vec<String> = messages
@@ -452,6 +452,8 @@ fn options_are_refused_as_the_core_refuses_them() {
         (r#"{"slow_threshold_secs":"65.5","alert_streams":"revproxy, fence","max_json_depth":"120"}"#, None),
         (r#"{"slow_threshold_secs":0,"max_decompressed_bytes":1073741824,"max_events_per_record":1,"alert_streams":[]}"#, None),
         (r#"{"commons":null,"slow_threshold_secs":null,"max_json_depth":null}"#, None),
+        (r#"{"schema":"ecs","commons":"c"}"#, None),
+        (r#"{"schema":" ecs "}"#, None),
         (r#"{"threshold":65}"#, Some("threshold")),
         (r#"{"commons":""}"#, Some("commons")),
         (r#"{"commons":"  "}"#, Some("commons")),
@@ -491,21 +493,39 @@ fn options_are_refused_as_the_core_refuses_them() {
             }
         }
     }
-    // A schema the core writes and the twin does not: refused, so its
-    // records are kept as error documents rather than written in a schema
-    // nobody asked for (the config generator leaves such commons out).
+    // A schema the core writes and the twin does not (none today): refused,
+    // so its records are kept as error documents rather than written in a
+    // schema nobody asked for (the config generator leaves such commons
+    // out).
     for lacks in TWIN_LACKS {
         let known = gen3_cwlogs::Schema::from_name(lacks).is_some();
         assert_eq!(Options::from_json(&format!(r#"{{"schema":"{lacks}"}}"#)).is_ok(), known);
+        let events = pipeline_with(SourceConfig::default(), &format!("%gen3_cwlogs = {{\"schema\": \"{lacks}\"}}\n"))
+            .deliver(&request(&body))
+            .unwrap()
+            .accepted();
+        assert_eq!(error_kinds(&events), ["invalid-options", "invalid-options"]);
+        assert!(
+            events[0].body["error"]["reason"].as_str().is_some_and(|reason| reason.contains("the schemas this program writes")),
+            "{:?}",
+            events[0].body
+        );
     }
-    let events =
-        pipeline_with(SourceConfig::default(), "%gen3_cwlogs = {\"schema\": \"ecs\"}\n").deliver(&request(&body)).unwrap().accepted();
-    assert_eq!(error_kinds(&events), ["invalid-options", "invalid-options"]);
-    assert!(
-        events[0].body["error"]["reason"].as_str().is_some_and(|reason| reason.contains("the schemas this program writes")),
-        "{:?}",
-        events[0].body
-    );
+    // Every schema the core writes, the twin writes: the schema's document.
+    for schema in gen3_cwlogs::Schema::ALL {
+        let program = format!("%gen3_cwlogs = {{\"schema\": \"{}\"}}\n", schema.name());
+        let events =
+            pipeline_with(SourceConfig::default(), &program).deliver(&Request { access_key: None, ..request(&body) }).unwrap().accepted();
+        assert_eq!(kinds(&events), ["document", "error"], "{}", schema.name());
+        let expected = gen3_cwlogs::decode(&body, &Options { schema, ..Options::default() }).expect("valid options");
+        let document: Value = serde_json::from_str(&expected.entries[0].json).unwrap();
+        let keys = |value: &Value| -> Vec<String> {
+            let mut keys: Vec<String> = value.as_object().expect("an object").keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        assert_eq!(keys(&events[0].body), keys(&document), "{}: {}", schema.name(), events[0].body);
+    }
     // Not an object at all.
     let events = pipeline_with(SourceConfig::default(), "%gen3_cwlogs = [\"devplanetv1\"]\n").deliver(&request(&body)).unwrap().accepted();
     assert_eq!(error_kinds(&events), ["invalid-options", "invalid-options"]);
@@ -524,7 +544,8 @@ fn options_literals_read_back_as_the_same_options() {
         max_events_per_record: 7,
         max_json_depth: 3,
     };
-    for options in [Options::default(), all] {
+    let ecs = Options { schema: gen3_cwlogs::Schema::Ecs, ..Options::default() };
+    for options in [Options::default(), all, ecs] {
         let literal = options_literal(&options);
         assert_eq!(Options::from_json(&literal).as_ref(), Ok(&options), "{literal}");
     }
