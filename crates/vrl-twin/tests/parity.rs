@@ -97,6 +97,8 @@ struct Totals {
     deliveries: usize,
     records: usize,
     documents: usize,
+    /// Of which in the ecs schema.
+    ecs_documents: usize,
     alerts: usize,
     errors: usize,
     /// Core entries stood for by one twin error document of a whole
@@ -756,6 +758,9 @@ fn is_ecs(document: &Value) -> bool {
 fn compare_document(name: &str, core: &CoreEntry<'_>, twin: &TwinEvent, totals: &mut Totals) {
     totals.documents += 1;
     let mut expected = core.json.clone();
+    if is_ecs(&expected) {
+        totals.ecs_documents += 1;
+    }
     take_record_index(name, &mut expected, twin.record_index, totals);
     if expected != twin.body && message_refused_by_vrl(&twin.body) {
         totals.note(Difference::MessageRefusedByVrl);
@@ -985,7 +990,7 @@ fn twin_equals_core_on_every_fixture_and_workload() {
         compare_case(&mut pipeline, case, &mut totals);
     }
     println!(
-        "parity: {} fixtures ({} of a schema the twin does not write left out: {:?}) + {} other deliveries, {} records ({} payload record(s) no stream could carry left out); compared {} documents, {} alerts, {} error documents ({} core entries stood for by whole-envelope or whole-record error documents); {} listed differences:",
+        "parity: {} fixtures ({} of a schema the twin does not write left out: {:?}) + {} other deliveries, {} records ({} payload record(s) no stream could carry left out); compared {} documents ({} in the ecs schema), {} alerts, {} error documents ({} core entries stood for by whole-envelope or whole-record error documents); {} listed differences:",
         fixture_count,
         other_schema.len(),
         other_schema.iter().map(|case| case.name.as_str()).collect::<Vec<_>>(),
@@ -993,6 +998,7 @@ fn twin_equals_core_on_every_fixture_and_workload() {
         totals.records,
         cases.iter().map(|case| case.left_out).sum::<usize>(),
         totals.documents,
+        totals.ecs_documents,
         totals.alerts,
         totals.errors,
         totals.covered,
