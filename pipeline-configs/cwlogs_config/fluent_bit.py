@@ -33,7 +33,7 @@ def _option_keys(dep: Deployment, configured: dict[str, str | None]) -> list[tup
     return [("set", sets), ("remove", removes)]
 
 
-def _s3_output(match_key: str, match: str, bucket: str, region: str, endpoint: str | None,
+def _s3_output(fb: dict, match_key: str, match: str, bucket: str, region: str, endpoint: str | None,
                key_format: str, store_dir: str) -> list[tuple[str, object]]:
     items: list[tuple[str, object]] = [
         ("name", "s3"),
@@ -47,8 +47,8 @@ def _s3_output(match_key: str, match: str, bucket: str, region: str, endpoint: s
         ("s3_key_format", key_format),
         ("compression", "gzip"),
         ("json_date_key", "false"),
-        ("total_file_size", "50M"),
-        ("upload_timeout", "5m"),
+        ("total_file_size", fb["s3_total_file_size"]),
+        ("upload_timeout", fb["s3_upload_timeout"]),
         # Each output needs its own store_dir: out_s3 re-uploads whatever it
         # finds there at start-up, so a shared one would mix destinations.
         ("store_dir", store_dir),
@@ -151,7 +151,7 @@ environment when it starts, AWS credentials from the usual AWS chain.""", "")
         ("storage.backlog.mem_limit", "64M"),
         ("http_server", "on"),
         ("http_listen", "127.0.0.1"),
-        ("http_port", 2020),
+        ("http_port", fb["monitoring_port"]),
         # Documents are UTF-8; escaping would grow non-ASCII text up to 6x.
         ("json.escape_unicode", "false"),
         # Outputs turn nested records back into JSON on their coroutine's
@@ -294,22 +294,22 @@ event id and the commons (search/ holds the matching index templates)."""
         out.append("")
         out += yaml_comment(f"{c.name}: archive (the Lambda's <commons>-logging bucket), dead letters, alerts.", "    ")
         key_tail = f"{c.name}-%Y%m%dT%H%M%S-$UUID.json.gz"
-        out += list_item(_s3_output(
+        out += list_item(_s3_output(fb,
             "match", f"document.{c.name}", c.s3.bucket, c.s3.region, c.s3.endpoint,
             f"/{c.s3.prefix}%Y/%m/%d/%H/{key_tail}", f"{store}/{c.name}"))
         # Names cannot contain '.', so `<name>.dead-letter` never collides
         # with another commons' store_dir.
-        out += list_item(_s3_output(
+        out += list_item(_s3_output(fb,
             "match", f"error.{c.name}", c.s3.bucket, c.s3.region, c.s3.endpoint,
             f"/dead-letter/%Y/%m/%d/%H/{key_tail}", f"{store}/{c.name}.dead-letter"))
         if c.slack_env:
             out += list_item([
                 ("name", "http"),
                 ("match", f"alert.{c.name}"),
-                ("host", "hooks.slack.com"),
-                ("port", 443),
-                ("tls", "on"),
-                ("tls.verify", "on"),
+                ("host", fb["slack_host"]),
+                ("port", fb["slack_port"]),
+                ("tls", on(fb["slack_tls"])),
+            ] + ([("tls.verify", "on")] if fb["slack_tls"] else []) + [
                 ("uri", "${" + c.slack_env + "}"),
                 ("body_key", "$slack_payload"),
                 # The record's slack_headers carry Content-Type; a `header`
@@ -324,14 +324,14 @@ Deliveries that were not split into routed records: the Lua split (or its
 protected call) failed, or rewrite_tag could not re-emit and kept the
 original. Normally nothing has these tags here (rewrite_tag drops the
 originals); kept raw so they can be replayed.""", "    ")
-    out += list_item(_s3_output(
+    out += list_item(_s3_output(fb,
         "match_regex", CWLOGS_MATCH, dep.dead_letter_bucket, dep.aws_region, dep.dead_letter_endpoint,
         "/undecoded/%Y/%m/%d/%H/$TAG[1]-%Y%m%dT%H%M%S-$UUID.json.gz", f"{store}/_undecoded"))
     out += yaml_comment("""
 Everything routed to a commons not in the list, `unknown` included: kept in
 the dead-letter bucket instead of being dropped by Fluent Bit as unroutable.
 (Fluent Bit's Onigmo regex supports the (?!...) lookahead.)""", "    ")
-    out += list_item(_s3_output(
+    out += list_item(_s3_output(fb,
         "match_regex", ROUTED_MATCH + "(?!" + _alternation([c.name for c in dep.commons]) + "$)",
         dep.dead_letter_bucket, dep.aws_region, dep.dead_letter_endpoint,
         "/unrouted/%Y/%m/%d/%H/$TAG[0]-%Y%m%dT%H%M%S-$UUID.json.gz", f"{store}/_unrouted"))

@@ -26,7 +26,18 @@ DEFAULTS_FLUENT_BIT = {
     "s3_store_dir": "/var/lib/fluent-bit/s3",
     "wasm_path": "/etc/fluent-bit/gen3_cwlogs_fluent_bit.wasm",
     "lua_path": "/etc/fluent-bit/cwlogs.lua",
+    # Fluent Bit's own HTTP server (metrics, health), on 127.0.0.1.
+    "monitoring_port": 2020,
+    # Where the Slack outputs post (a local capture in benchmarks).
+    "slack_host": "hooks.slack.com",
+    "slack_tls": True,
+    # out_s3 uploads a buffered file when it reaches this size, or this long
+    # after its first record.
+    "s3_total_file_size": "50M",
+    "s3_upload_timeout": "5m",
 }
+SIZE_RE = re.compile(r"[1-9][0-9]*[KMG]")
+DURATION_RE = re.compile(r"[1-9][0-9]*[smh]")
 
 # Vector's smallest disk buffer: two 128 MiB data files and the ledger
 # (lib/vector-buffers). A smaller max_size is refused at start-up.
@@ -73,6 +84,14 @@ def load(data, options: OptionSchema) -> Deployment:
         if not value.startswith("/") or any(c.isspace() for c in value):
             raise ConfigError(f"fluent_bit.{key}: expected an absolute path without spaces, got {value!r}")
         fluent_bit[key] = value.rstrip("/") or "/"
+    fluent_bit["monitoring_port"] = fb_in.port("monitoring_port", DEFAULTS_FLUENT_BIT["monitoring_port"])
+    fluent_bit["slack_host"] = fb_in.string("slack_host", DEFAULTS_FLUENT_BIT["slack_host"], pattern=HOST_RE, what="a host")
+    fluent_bit["slack_tls"] = fb_in.boolean("slack_tls", DEFAULTS_FLUENT_BIT["slack_tls"])
+    fluent_bit["slack_port"] = fb_in.port("slack_port", 443 if fluent_bit["slack_tls"] else 80)
+    fluent_bit["s3_total_file_size"] = fb_in.string(
+        "s3_total_file_size", DEFAULTS_FLUENT_BIT["s3_total_file_size"], pattern=SIZE_RE, what="a size like 50M")
+    fluent_bit["s3_upload_timeout"] = fb_in.string(
+        "s3_upload_timeout", DEFAULTS_FLUENT_BIT["s3_upload_timeout"], pattern=DURATION_RE, what="a duration like 5m")
     fb_in.finish()
 
     es_raw = top.get("elasticsearch", required=True)
