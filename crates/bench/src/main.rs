@@ -488,10 +488,10 @@ fn adversarial(options: &Options) {
         let seconds = started.elapsed().as_secs_f64();
         let heap = PEAK.load(Ordering::Relaxed) - base;
         println!(
-            "| {name} | {} | native | {seconds:.3} | {} | {:.1} MiB | - | {:.1} MiB |",
+            "| {name} | {} | native | {seconds:.3} | {} | {:.0} KiB | - | {:.1} MiB |",
             payload.len(),
             sink.bytes,
-            heap as f64 / (1 << 20) as f64,
+            heap as f64 / 1024.0,
             budget as f64 / (1 << 20) as f64
         );
         let mut instance = gen3_cwlogs_wasmtime::ComponentDecoder::new(&engine, &component).expect("instantiate");
