@@ -103,6 +103,8 @@ class Build:
     tree: Path
     wasm: Path
     aot: Path | None = None
+    # commons-list fluent_bit settings of this configuration
+    settings: dict = field(default_factory=dict)
 
     @property
     def generate(self) -> Path:
@@ -130,25 +132,28 @@ def aot_compile(wamrc: Path, wasm: Path, out: Path, generic: bool) -> Path:
 def prepare_builds(args, work: Path) -> list[Build]:
     builds = []
     target = REPO / "target"
-    if args.baseline:
-        tree = work / "baseline-tree"
-        run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), args.baseline],
+    for i, rev in enumerate(args.baseline or []):
+        tree = work / f"baseline-tree-{i}"
+        run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), rev],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wasm = build_module(tree, target / "bench-baseline")
-        builds.append(Build(f"before ({args.baseline})", tree, shutil.copy(wasm, work / "baseline.wasm")))
+        builds.append(Build(rev, tree, shutil.copy(wasm, work / f"baseline-{i}.wasm")))
     wasm = Path(args.wasm) if args.wasm else build_module(REPO, target)
-    builds.append(Build("after (work tree)" if args.baseline else "work tree", REPO,
-                        shutil.copy(wasm, work / "module.wasm")))
+    module = Path(shutil.copy(wasm, work / "module.wasm"))
+    builds.append(Build("work tree", REPO, module, settings=parse_settings(args.set)))
+    for variant in args.variant or []:
+        name, _, rest = variant.partition(":")
+        builds.append(Build(f"work tree, {name}", REPO, module, settings=parse_settings(rest.split(","))))
     for b in builds:
         b.wasm = Path(b.wasm)
         if args.wamrc:
-            b.aot = aot_compile(Path(args.wamrc), b.wasm, b.wasm.with_suffix(".aot"), args.generic_aot)
+            aot = b.wasm.with_suffix(".aot")
+            b.aot = aot if aot.exists() else aot_compile(Path(args.wamrc), b.wasm, aot, args.generic_aot)
     return builds
 
 
 def remove_worktree(work: Path):
-    tree = work / "baseline-tree"
-    if tree.exists():
+    for tree in work.glob("baseline-tree-*"):
         subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -878,10 +883,13 @@ def main() -> int:
     parser.add_argument("--deliveries", type=int, default=0,
                         help="deliveries per run (default: small 48, large 16, at least 2x in flight)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration")
-    parser.add_argument("--baseline", help="a git revision: its generator, Lua and module run as 'before'")
+    parser.add_argument("--baseline", action="append",
+                        help="a git revision whose generator, Lua and module also run (repeatable): before/after in one run")
     parser.add_argument("--wasm", help="the module to run (default: built from the work tree)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="a commons-list fluent_bit setting for the work tree's runs (JSON value), e.g. output_workers=2")
+    parser.add_argument("--variant", action="append", metavar="NAME:KEY=VALUE,...",
+                        help="the work tree again with these fluent_bit settings (repeatable), e.g. workers:search_workers=2")
     parser.add_argument("--profile", action="store_true", help="perf record Fluent Bit in each run; report shares")
     parser.add_argument("--bad-every", type=int, default=8, help="every Nth delivery has a record that is not gzip")
     parser.add_argument("--stall-secs", type=float, default=90, help="no new document for this long: a stall")
@@ -917,7 +925,6 @@ def main() -> int:
             pools[shape] = make_deliveries(shape, count, seed, args.bad_every)
             seed += count
         warmup = make_deliveries("small", 1, 999_000, 0)[0]
-        settings = parse_settings(args.set)
         n = 0
         for _ in range(args.repeat):
             for shape in shapes:
@@ -932,7 +939,7 @@ def main() -> int:
                             root = work / f"run{n}"
                             log(f"run {n}: {build.label}, {mode}, {shape}, {c} in flight")
                             r = one_run(args, build, mode, shape, c, pools[shape], warmup,
-                                        settings if build.tree == REPO else {}, root, args.profile)
+                                        build.settings, root, args.profile)
                             results.append(r)
                             log(f"  {r.events} events in {r.seconds:.2f} s: {r.events_per_sec:,.0f}/s, "
                                 f"{r.events_per_cpu:,.0f} per FB CPU-s, p99 {r.latency(0.99):.2f} s, "

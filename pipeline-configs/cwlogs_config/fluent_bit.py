@@ -2,8 +2,11 @@
 
 in_http (fed by the front) -> per-commons `modify` (the decoder's options as
 record keys) -> `wasm` (the decoder) -> Lua split and per-record time ->
-`rewrite_tag` (document/alert/error.<commons>) -> search, S3 and Slack
-outputs, with dead letters for anything no commons takes.
+`parser` (each entry's JSON text made the record) -> `rewrite_tag` moving
+the few records that are no documents (alerts, error documents, anything
+not decoded) to tags of their own, so documents stay on the commons' input
+tag -> search, S3 and Slack outputs, with dead letters for anything no
+commons takes.
 """
 
 from __future__ import annotations
@@ -14,8 +17,29 @@ from .shapes import SHAPES, record_accessor
 from .yaml_text import header, list_item, on, yaml_block, yaml_comment
 
 CWLOGS_MATCH = r"^cwlogs\."
-ROUTED_MATCH = r"^(document|alert|error)\."
+# The tags rewrite_tag gives records that are no documents.
+MOVED_MATCH = r"^(alert|error|undecoded)\."
 KINDS = ("document", "alert", "error")
+# Records that are no documents carry this key (the module writes it into
+# their JSON text): alert, error, and `result` on a module result the Lua
+# split did not split. Documents carry no routing field at all.
+KIND_KEY = "_cwlogs_kind"
+JSON_PARSER = "cwlogs_json"
+
+
+def _processors(units: list[list[tuple[str, object]]], comment: str | None = None) -> list[str]:
+    """An output's `processors: logs:` list (filters run as processors, in
+    the output's own flush, on its copy of the chunk)."""
+    out = yaml_comment(comment, "      ") if comment else []
+    out += ["      processors:", "        logs:"]
+    for unit in units:
+        first = True
+        for line in yaml_block(unit, "            "):
+            out.append(("          - " + line.lstrip()) if first else line)
+            first = False
+    return out
+
+
 
 
 def _alternation(names: list[str]) -> str:
@@ -96,6 +120,10 @@ def _search_output(dep: Deployment, match: str, schema: str,
         ("storage.total_limit_size", "10G"),
         ("buffer_size", "false"),
     ]
+    if dep.fluent_bit["search_workers"]:
+        # Bulk building (the records made JSON) in its own threads instead of
+        # Fluent Bit's one pipeline thread, which runs every filter.
+        items.append(("workers", dep.fluent_bit["search_workers"]))
     return items
 
 
@@ -109,15 +137,9 @@ def _search_processors(schema: str) -> list[str]:
     core's format."""
     if SHAPES[schema].time_path != ("@timestamp",):
         return []
-    return yaml_comment("""
+    return _processors([[("name", "content_modifier"), ("action", "delete"), ("key", "@timestamp")]], """
 The output writes the record time as @timestamp itself (time_key); this
-document's own @timestamp, the same time, would be a duplicate key.""", "      ") + [
-        "      processors:",
-        "        logs:",
-        "          - name: content_modifier",
-        "            action: delete",
-        '            key: "@timestamp"',
-    ]
+document's own @timestamp, the same time, would be a duplicate key.""")
 
 
 def _search_groups(commons: list[Commons]) -> list[tuple[str, str | None, list[str]]]:
@@ -144,7 +166,7 @@ environment when it starts, AWS credentials from the usual AWS chain.""", "")
     out.append("")
     out.append("service:")
     out += yaml_block([
-        ("flush", 1),
+        ("flush", fb["flush"]),
         ("log_level", "info"),
         ("storage.path", fb["storage_path"]),
         ("storage.sync", "normal"),
@@ -238,22 +260,46 @@ Firehose sends at most 64 MiB per request.""", "    ")
         ("enable_flb_null", "true"),
         ("time_as_table", "true"),
     ])
-    out += yaml_comment("""
-5. Route: document.<commons>, alert.<commons>, error.<commons>
-   (<commons> is `unknown` for records without one).""", "    ")
+    out += yaml_comment(f"""
+5. Each entry's JSON text becomes the record (documents never pass through
+   Lua tables). Records without _cwlogs_json (a delivery or result that was
+   not split) pass unchanged.""", "    ")
+    out += list_item([
+        ("name", "parser"),
+        ("match_regex", CWLOGS_MATCH),
+        ("key_name", "_cwlogs_json"),
+        ("parser", JSON_PARSER),
+        ("reserve_data", "off"),
+        ("preserve_key", "off"),
+    ])
+    # A delivery the wasm filter did not replace still holds the options the
+    # `modify` filters set (the commons, always); the module's records never do.
+    undecoded_key = options.record_key(COMMONS)
+    out += yaml_comment(f"""
+6. Records that are no documents move to tags of their own: alerts and
+   error documents ({KIND_KEY} in their text) to alert.<tag> and
+   error.<tag>, a module result the Lua split did not split and a delivery
+   the wasm filter did not replace (it still holds {undecoded_key}) to
+   undecoded.<tag>. Documents, nearly every record, are not re-emitted:
+   they stay on the input tag, which the search and archive outputs match.
+   (Re-emitting every document through the emitter cost a copy, and its
+   memory limit sent whole deliveries of 10,000 events to the dead letter
+   silently.)""", "    ")
     out += list_item([
         ("name", "rewrite_tag"),
         ("match_regex", CWLOGS_MATCH),
-        ("rule", ["$_cwlogs_kind ^(document|alert|error)$ $1.$_cwlogs_route false"]),
+        ("rule", [f"${KIND_KEY} ^(alert|error)$ $1.$TAG[1] false",
+                  f"${KIND_KEY} ^result$ undecoded.$TAG[1] false",
+                  f"${undecoded_key} ^ undecoded.$TAG[1] false"]),
         ("emitter_name", "cwlogs_router"),
         ("emitter_storage.type", "filesystem"),
         ("emitter_mem_buf_limit", "64M"),
     ])
-    out += yaml_comment("6. The routing fields have done their job; keep them out of storage.", "    ")
+    out += yaml_comment(f"7. The marker has done its job; keep it out of alerts and dead letters.", "    ")
     out += list_item([
         ("name", "modify"),
-        ("match_regex", ROUTED_MATCH),
-        ("remove", ["_cwlogs_kind", "_cwlogs_route"]),
+        ("match_regex", r"^(alert|error)\."),
+        ("remove", KIND_KEY),
     ])
     out.append("")
     out.append("  outputs:")
@@ -286,7 +332,8 @@ event id and the commons (search/ holds the matching index templates)."""
         else:
             out += yaml_comment(f"Search for {', '.join(names)} (schema {schema}): its own index prefix {own}.", "    ")
             prefix_items = [("logstash_prefix", own)]
-        out += list_item(_search_output(dep, r"^document\." + _alternation(names) + "$", schema, prefix_items))
+        tags = [sanitise_tag(n) for n in names]
+        out += list_item(_search_output(dep, CWLOGS_MATCH + _alternation(tags) + "$", schema, prefix_items))
         out += _search_processors(schema)
 
     store = fb["s3_store_dir"].rstrip("/")
@@ -295,17 +342,17 @@ event id and the commons (search/ holds the matching index templates)."""
         out += yaml_comment(f"{c.name}: archive (the Lambda's <commons>-logging bucket), dead letters, alerts.", "    ")
         key_tail = f"{c.name}-%Y%m%dT%H%M%S-$UUID.json.gz"
         out += list_item(_s3_output(fb,
-            "match", f"document.{c.name}", c.s3.bucket, c.s3.region, c.s3.endpoint,
+            "match", c.tag, c.s3.bucket, c.s3.region, c.s3.endpoint,
             f"/{c.s3.prefix}%Y/%m/%d/%H/{key_tail}", f"{store}/{c.name}"))
         # Names cannot contain '.', so `<name>.dead-letter` never collides
         # with another commons' store_dir.
         out += list_item(_s3_output(fb,
-            "match", f"error.{c.name}", c.s3.bucket, c.s3.region, c.s3.endpoint,
+            "match", "error." + c.tag[len("cwlogs."):], c.s3.bucket, c.s3.region, c.s3.endpoint,
             f"/dead-letter/%Y/%m/%d/%H/{key_tail}", f"{store}/{c.name}.dead-letter"))
         if c.slack_env:
             out += list_item([
                 ("name", "http"),
-                ("match", f"alert.{c.name}"),
+                ("match", "alert." + c.tag[len("cwlogs."):]),
                 ("host", fb["slack_host"]),
                 ("port", fb["slack_port"]),
                 ("tls", on(fb["slack_tls"])),
@@ -320,19 +367,24 @@ event id and the commons (search/ holds the matching index templates)."""
 
     out.append("")
     out += yaml_comment("""
-Deliveries that were not split into routed records: the Lua split (or its
-protected call) failed, or rewrite_tag could not re-emit and kept the
-original. Normally nothing has these tags here (rewrite_tag drops the
-originals); kept raw so they can be replayed.""", "    ")
+Deliveries that were not split into records: the wasm filter failed (the
+delivery still holds the options `modify` set), or the Lua split failed
+(the module's result). Normally nothing is; kept raw so they can be
+replayed.""", "    ")
     out += list_item(_s3_output(fb,
-        "match_regex", CWLOGS_MATCH, dep.dead_letter_bucket, dep.aws_region, dep.dead_letter_endpoint,
+        "match_regex", r"^undecoded\.", dep.dead_letter_bucket, dep.aws_region, dep.dead_letter_endpoint,
         "/undecoded/%Y/%m/%d/%H/$TAG[1]-%Y%m%dT%H%M%S-$UUID.json.gz", f"{store}/_undecoded"))
     out += yaml_comment("""
-Everything routed to a commons not in the list, `unknown` included: kept in
-the dead-letter bucket instead of being dropped by Fluent Bit as unroutable.
+Everything posted to a tag of no listed commons (decoded as commons
+`unknown`): its documents, error documents and alerts, kept in the
+dead-letter bucket instead of being dropped by Fluent Bit as unroutable.
 (Fluent Bit's Onigmo regex supports the (?!...) lookahead.)""", "    ")
+    listed = _alternation([sanitise_tag(c.name) for c in dep.commons])
     out += list_item(_s3_output(fb,
-        "match_regex", ROUTED_MATCH + "(?!" + _alternation([c.name for c in dep.commons]) + "$)",
+        "match_regex", r"^(cwlogs|alert|error)\.(?!" + listed + "$)",
         dep.dead_letter_bucket, dep.aws_region, dep.dead_letter_endpoint,
-        "/unrouted/%Y/%m/%d/%H/$TAG[0]-%Y%m%dT%H%M%S-$UUID.json.gz", f"{store}/_unrouted"))
+        "/unrouted/%Y/%m/%d/%H/$TAG[1]-%Y%m%dT%H%M%S-$UUID.json.gz", f"{store}/_unrouted"))
+    out.append("")
+    out.append("parsers:")
+    out += list_item([("name", JSON_PARSER), ("format", "json")])
     return "\n".join(out) + "\n"

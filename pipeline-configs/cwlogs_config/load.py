@@ -35,6 +35,10 @@ DEFAULTS_FLUENT_BIT = {
     # after its first record.
     "s3_total_file_size": "50M",
     "s3_upload_timeout": "5m",
+    # Fluent Bit's flush interval (seconds) and the search output's worker
+    # threads (0: none, the pipeline thread builds the bulks).
+    "flush": 1,
+    "search_workers": 0,
 }
 SIZE_RE = re.compile(r"[1-9][0-9]*[KMG]")
 DURATION_RE = re.compile(r"[1-9][0-9]*[smh]")
@@ -92,6 +96,9 @@ def load(data, options: OptionSchema) -> Deployment:
         "s3_total_file_size", DEFAULTS_FLUENT_BIT["s3_total_file_size"], pattern=SIZE_RE, what="a size like 50M")
     fluent_bit["s3_upload_timeout"] = fb_in.string(
         "s3_upload_timeout", DEFAULTS_FLUENT_BIT["s3_upload_timeout"], pattern=DURATION_RE, what="a duration like 5m")
+    fluent_bit["flush"] = _flush(fb_in.get("flush", DEFAULTS_FLUENT_BIT["flush"]))
+    fluent_bit["search_workers"] = fb_in.integer("search_workers", DEFAULTS_FLUENT_BIT["search_workers"], 0, 16,
+                                                 "a number of worker threads")
     fb_in.finish()
 
     es_raw = top.get("elasticsearch", required=True)
@@ -120,6 +127,12 @@ def load(data, options: OptionSchema) -> Deployment:
     _check_indices(commons, es["index_date_format"])
     return Deployment(aws_region, fluent_bit, es, front, dead_letter_bucket, dead_letter_endpoint, commons, vector,
                       options, aws)
+
+
+def _flush(value) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.05 <= value <= 60:
+        raise ConfigError(f"fluent_bit.flush: expected seconds (0.05-60), got {value!r}")
+    return value
 
 
 def _load_search(raw, aws_region: str) -> dict:

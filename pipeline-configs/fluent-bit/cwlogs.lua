@@ -1,14 +1,19 @@
 -- Lua filters that follow the gen3-cwlogs wasm filter in Fluent Bit.
 --
 -- filter_wasm can return only one record, so the module returns one object
--- {"records": [{"kind", "route", "time", "record"}, ...], "counters": {...}}.
--- `split` turns it into one record per entry; `set_time` then gives each
+-- {"_cwlogs_kind": "result", "records": [{"kind", "time_ms", "json"}, ...],
+-- "counters": {...}}, where "json" is each entry's record as JSON text.
+-- `split` turns it into one record per entry, `set_time` then gives each
 -- record its own time (Fluent Bit gives every record of a split the same
--- time, so this needs a second filter). Both run with enable_flb_null on, so
--- JSON nulls inside documents survive the round trip through Lua.
+-- time, and a Lua filter returns one time per call, so this takes a second
+-- filter), and the pipeline's `parser` filter (format json, key_name
+-- _cwlogs_json) makes each text the record itself.
+--
+-- Documents stay text here on purpose: turning a record into Lua tables and
+-- back is what Lua filters spend their time on, and each document would go
+-- through that twice. Strings are copied, not walked.
 
--- One record per entry, tagged for routing by rewrite_tag:
--- _cwlogs_kind (document|alert|error) and _cwlogs_route (commons name).
+-- One record per entry: {_cwlogs_time_ms = <ms or nil>, _cwlogs_json = <text>}.
 function split(tag, timestamp, record)
     local entries = record["records"]
     if type(entries) ~= "table" then
@@ -17,17 +22,15 @@ function split(tag, timestamp, record)
         return 0, timestamp, record
     end
     local out = {}
+    local n = 0
     for i = 1, #entries do
         local entry = entries[i]
-        local doc = type(entry) == "table" and entry["record"] or nil
-        if type(doc) == "table" then
-            doc["_cwlogs_kind"] = entry["kind"]
-            doc["_cwlogs_route"] = entry["route"] or "unknown"
-            doc["_cwlogs_time_ms"] = entry["time_ms"]
-            out[#out + 1] = doc
+        if type(entry) == "table" and type(entry["json"]) == "string" then
+            n = n + 1
+            out[n] = {_cwlogs_time_ms = entry["time_ms"], _cwlogs_json = entry["json"]}
         end
     end
-    if #out == 0 then
+    if n == 0 then
         -- Only CONTROL_MESSAGEs: nothing to store (they are counted).
         return -1, timestamp, record
     end
@@ -41,10 +44,10 @@ end
 --
 -- Fluent Bit keeps a time as unsigned 32-bit seconds: returning one outside
 -- them makes the call fail, and Fluent Bit then passes the WHOLE chunk on
--- unchanged (every document of the delivery at its arrival time, in the
--- wrong index, _cwlogs_time_ms stored). The decoder never emits such a time
--- (its range is this one), and this function refuses one anyway: it can
--- fail on no record.
+-- unchanged (every document of the delivery at its arrival time, as text,
+-- _cwlogs_time_ms stored). The decoder never emits such a time (its range
+-- is this one), and this function refuses one anyway: it can fail on no
+-- record.
 local MAX_MILLIS = 4294967295999
 
 function set_time(tag, timestamp, record)

@@ -24,6 +24,8 @@ import yaml
 from support import EXAMPLE, GENERATED, example_data, option_schema, run_generate
 
 KINDS = ("document", "alert", "error")
+# The tags rewrite_tag moves records that are no documents to.
+MOVED = ("alert", "error", "undecoded")
 
 
 # --------------------------------------------------------------------------
@@ -130,9 +132,9 @@ def test_service_and_input(pipeline):
 def test_filter_chain_order(pipeline, commons):
     filters = pipeline["pipeline"]["filters"]
     n = len(commons)
-    assert [f["name"] for f in filters] == ["modify"] * (n + 1) + ["wasm", "lua", "lua", "rewrite_tag", "modify"]
+    assert [f["name"] for f in filters] == ["modify"] * (n + 1) + ["wasm", "lua", "lua", "parser", "rewrite_tag", "modify"]
 
-    wasm, split, set_time, rewrite, cleanup = filters[n + 1:]
+    wasm, split, set_time, parser, rewrite, cleanup = filters[n + 1:]
     assert wasm == {
         "name": "wasm",
         "match_regex": r"^cwlogs\.",
@@ -150,28 +152,38 @@ def test_filter_chain_order(pipeline, commons):
         assert lua["protected_mode"] == "true"
     # set_time returns {sec, nsec}: a fractional second is truncated 1 ms early.
     assert set_time["time_as_table"] == "true" and "time_as_table" not in split
+    # Each entry's JSON text becomes the record, nothing else kept.
+    assert parser == {"name": "parser", "match_regex": r"^cwlogs\.", "key_name": "_cwlogs_json",
+                      "parser": "cwlogs_json", "reserve_data": "off", "preserve_key": "off"}
+    assert pipeline["parsers"] == [{"name": "cwlogs_json", "format": "json"}]
+    # Only records that are no documents are re-emitted.
     assert rewrite["match_regex"] == r"^cwlogs\."
-    assert as_list(rewrite["rule"]) == ["$_cwlogs_kind ^(document|alert|error)$ $1.$_cwlogs_route false"]
+    assert as_list(rewrite["rule"]) == [
+        "$_cwlogs_kind ^(alert|error)$ $1.$TAG[1] false",
+        "$_cwlogs_kind ^result$ undecoded.$TAG[1] false",
+        "$gen3_cwlogs_commons ^ undecoded.$TAG[1] false",
+    ]
     assert rewrite["emitter_name"] == "cwlogs_router"
     assert rewrite["emitter_storage.type"] == "filesystem"
     assert rewrite["emitter_mem_buf_limit"] == "64M"
-    assert cleanup["match_regex"] == r"^(document|alert|error)\."
-    assert as_list(cleanup["remove"]) == ["_cwlogs_kind", "_cwlogs_route"]
+    assert cleanup["match_regex"] == r"^(alert|error)\."
+    assert as_list(cleanup["remove"]) == ["_cwlogs_kind"]
 
 
 def test_filters_see_only_their_tags(pipeline, commons):
     """The decoding filters take what the front posts and never what
     rewrite_tag re-emits (re-emitted records run the chain again: matching
-    them would loop); the cleanup takes only re-emitted records."""
+    them would loop); the cleanup takes only alerts and error documents."""
     filters = pipeline["pipeline"]["filters"]
     n = len(commons)
     inputs = [tag_of(c["name"]) for c in commons]
-    emitted = [f"{k}.{c['name']}" for c in commons for k in KINDS] + [f"{k}.unknown" for k in KINDS]
-    for f in filters[n + 1:n + 5]:
+    emitted = [f"{k}.{tag_of(c['name'])[len('cwlogs.'):]}" for c in commons for k in MOVED] + [f"{k}.unlisted" for k in MOVED]
+    for f in filters[n + 1:n + 6]:
         assert all(fb_matches(f, t) for t in inputs), f
         assert not any(fb_matches(f, t) for t in emitted), f
-    assert all(fb_matches(filters[-1], t) for t in emitted)
-    assert not any(fb_matches(filters[-1], t) for t in inputs)
+    cleaned = [t for t in emitted if not t.startswith("undecoded.")]
+    assert all(fb_matches(filters[-1], t) for t in cleaned)
+    assert not any(fb_matches(filters[-1], t) for t in inputs + [t for t in emitted if t not in cleaned])
 
 
 def test_one_modify_per_commons_with_its_options(pipeline, commons):
@@ -217,31 +229,33 @@ def test_every_output_is_fed_and_every_record_has_an_output(pipeline, commons):
     outputs = pipeline["pipeline"]["outputs"]
     names = [c["name"] for c in commons]
     with_slack = {c["name"] for c in commons if c.get("slack_webhook_path_env")}
-    # What rewrite_tag can emit: per commons, `unknown` (no commons), and a
-    # commons not in the list (a delivery whose log group names another).
-    produced = {f"{k}.{n}" for n in names for k in KINDS if k != "alert" or n in with_slack}
-    unrouted = {f"{k}.{n}" for n in ("unknown", "someone-else", "x") for k in KINDS}
-
-    undecoded = {tag_of(n) for n in names} | {"cwlogs.other"}
+    short = {n: tag_of(n)[len("cwlogs."):] for n in names}
+    # Documents stay on the input tag; rewrite_tag moves alerts, error
+    # documents and anything not decoded.
+    produced = ({tag_of(n) for n in names} | {f"error.{short[n]}" for n in names}
+                | {f"alert.{short[n]}" for n in with_slack})
+    # A tag of no listed commons (in_http takes any path), decoded as `unknown`.
+    unrouted = {f"{k}.{t}" for t in ("unlisted", "someone-else", "x") for k in ("cwlogs", "alert", "error")}
+    undecoded = {f"undecoded.{t}" for t in list(short.values()) + ["unlisted"]}
     for out in outputs:
         assert any(fb_matches(out, t) for t in produced | unrouted | undecoded), f"output fed by no tag: {out}"
 
     def takers(tag):
         return [o for o in outputs if fb_matches(o, tag)]
 
-    # A delivery that kept its input tag (the split failed, or rewrite_tag
-    # could not re-emit it) is kept raw, not dropped.
+    # A delivery the module or the Lua split did not turn into records is
+    # kept raw, not dropped.
     for tag in undecoded:
         (taker,) = takers(tag)
         assert taker["bucket"] == "cwlogs-dead-letter", tag
         assert taker["s3_key_format"].startswith("/undecoded/")
 
     for n in names:
-        doc = takers(f"document.{n}")
+        doc = takers(tag_of(n))
         assert sorted(o["name"] for o in doc) == ["opensearch", "s3"], (n, doc)
-        assert [o["name"] for o in takers(f"error.{n}")] == ["s3"]
+        assert [o["name"] for o in takers(f"error.{short[n]}")] == ["s3"]
         if n in with_slack:
-            assert [o["name"] for o in takers(f"alert.{n}")] == ["http"]
+            assert [o["name"] for o in takers(f"alert.{short[n]}")] == ["http"]
     for tag in unrouted:
         (taker,) = takers(tag)
         assert taker["bucket"] == "cwlogs-dead-letter", tag
@@ -264,7 +278,7 @@ def test_search_output(pipeline, commons):
         id_key, prefix_key = SEARCH_KEYS[schema]
         expected = {
             "name": "opensearch",
-            "match_regex": r"^document\.(?:" + "|".join(names) + ")$",
+            "match_regex": r"^cwlogs\.(?:" + "|".join(tag_of(n)[len("cwlogs."):] for n in names) + ")$",
             "host": "search-commons-logs-xxxx.us-east-1.es.amazonaws.com",
             "port": "443",
             "tls": "on",
@@ -295,7 +309,7 @@ def test_search_output(pipeline, commons):
     assert dt.datetime(2024, 12, 30).strftime(fmt) == "2025-w01"
     # The search output never takes `unknown`: its documents have no commons
     # to name an index with.
-    assert not fb_matches(search, "document.unknown")
+    assert not fb_matches(search, "cwlogs.unlisted")
 
 
 def test_s3_outputs(pipeline, commons):
@@ -311,8 +325,8 @@ def test_s3_outputs(pipeline, commons):
     when = dt.datetime(2019, 3, 1, 17, 34, 34)
     for c in commons:
         name = c["name"]
-        (doc,) = [o for o in s3 if o.get("match") == f"document.{name}"]
-        (dead,) = [o for o in s3 if o.get("match") == f"error.{name}"]
+        (doc,) = [o for o in s3 if o.get("match") == tag_of(name)]
+        (dead,) = [o for o in s3 if o.get("match") == "error." + tag_of(name)[len("cwlogs."):]]
         bucket = c["s3"]["bucket"] if "s3" in c else f"{name}-logging"
         assert doc["bucket"] == dead["bucket"] == bucket
         key = doc["s3_key_format"].replace("$UUID", "AbCd1234")
@@ -321,8 +335,8 @@ def test_s3_outputs(pipeline, commons):
         assert doc["store_dir"] == f"/var/lib/fluent-bit/s3/{name}"
         assert dead["store_dir"] == f"/var/lib/fluent-bit/s3/{name}.dead-letter"
     region = {o.get("match"): o["region"] for o in s3}
-    assert region["document.data-commons-prod"] == "us-west-2"
-    assert region["document.qaplanetv1"] == "us-east-1"  # default: aws_region
+    assert region["cwlogs.data_commons_prod"] == "us-west-2"
+    assert region["cwlogs.qaplanetv1"] == "us-east-1"  # default: aws_region
 
     # out_s3 uploads whatever it finds in its store_dir at start-up, so no
     # two outputs may share one and none may lie inside another's.
@@ -335,7 +349,7 @@ def test_s3_outputs(pipeline, commons):
 
 def test_slack_outputs(pipeline, commons):
     slack = [o for o in pipeline["pipeline"]["outputs"] if o["name"] == "http"]
-    assert [o["match"] for o in slack] == ["alert.devplanetv1", "alert.qaplanetv1"]
+    assert [o["match"] for o in slack] == ["alert.devplanetv1", "alert.qaplanetv1"]  # alert.<tag>
     for o, env in zip(slack, ["SLACK_WEBHOOK_PATH_DEVPLANETV1", "SLACK_WEBHOOK_PATH_QA"]):
         assert o == {
             "name": "http", "match": o["match"], "host": "hooks.slack.com", "port": "443",
@@ -498,8 +512,8 @@ def test_own_index_prefix_gets_its_own_search_output(generate_from, example):
     out = generate_from(example)
     searches = [o for o in load_pipeline(out)["pipeline"]["outputs"] if o["name"] == "opensearch"]
     shared, own = searches
-    assert fb_matches(shared, "document.devplanetv1") and not fb_matches(shared, "document.qaplanetv1")
-    assert fb_matches(own, "document.qaplanetv1") and not fb_matches(own, "document.qaplanetv1x")
+    assert fb_matches(shared, "cwlogs.devplanetv1") and not fb_matches(shared, "cwlogs.qaplanetv1")
+    assert fb_matches(own, "cwlogs.qaplanetv1") and not fb_matches(own, "cwlogs.qaplanetv1x")
     assert own["logstash_prefix"] == "qa-planet" and "logstash_prefix_key" not in own
 
 
@@ -630,3 +644,34 @@ def test_unreadable_list(tmp_path):
 def test_yaml_scalar_reads_back_as_written(text):
     from cwlogs_config.yaml_text import yaml_scalar
     assert yaml.load("k: " + yaml_scalar(text) + "\n", Loader=yaml.BaseLoader) == {"k": text}
+
+
+def test_fluent_bit_tuning_and_local_slack(generate_from, example):
+    """The settings a benchmark or a site tunes: Fluent Bit's flush and
+    monitoring port, the search output's workers, out_s3's upload size and
+    timeout, and where alerts are posted (a local capture)."""
+    example["fluent_bit"].update({"flush": 0.5, "monitoring_port": 2021, "search_workers": 2,
+                                  "s3_total_file_size": "8M", "s3_upload_timeout": "30s",
+                                  "slack_host": "127.0.0.1", "slack_port": 8080, "slack_tls": False})
+    pipeline = load_pipeline(generate_from(example))
+    assert pipeline["service"]["flush"] == "0.5"
+    assert pipeline["service"]["http_port"] == "2021"
+    outputs = pipeline["pipeline"]["outputs"]
+    assert {o.get("workers") for o in outputs if o["name"] == "opensearch"} == {"2"}
+    assert all(o["total_file_size"] == "8M" and o["upload_timeout"] == "30s" for o in outputs if o["name"] == "s3")
+    for o in (o for o in outputs if o["name"] == "http"):
+        assert (o["host"], o["port"], o["tls"]) == ("127.0.0.1", "8080", "off") and "tls.verify" not in o
+    # Defaults: no workers key (none), Slack over TLS.
+    defaults = load_pipeline(generate_from(example_data()))
+    assert all("workers" not in o for o in defaults["pipeline"]["outputs"] if o["name"] == "opensearch")
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("flush", 0, "fluent_bit.flush"), ("flush", "1", "fluent_bit.flush"), ("search_workers", 17, "worker threads"),
+    ("s3_upload_timeout", "5 minutes", "a duration"), ("s3_total_file_size", "50MB", "a size"),
+    ("slack_tls", "no", "true or false"), ("monitoring_port", 0, "port number"),
+])
+def test_fluent_bit_tuning_refused(generate_from, example, key, value, message):
+    example["fluent_bit"][key] = value
+    proc = generate_from(example, expect_error=True)
+    assert message in proc.stderr, proc.stderr

@@ -459,10 +459,11 @@ def record_accessor_value(accessor: str, record: dict):
 
 
 def fluent_bit_search_output(out: Path, name: str) -> dict:
-    from test_generate import fb_matches, load_pipeline
+    from test_generate import fb_matches, load_pipeline, tag_of
 
+    # Documents stay on their commons' input tag.
     (search,) = [o for o in load_pipeline(out)["pipeline"]["outputs"]
-                 if o["name"] in ("opensearch", "es") and fb_matches(o, f"document.{name}")]
+                 if o["name"] in ("opensearch", "es") and fb_matches(o, tag_of(name))]
     return search
 
 

@@ -9,17 +9,28 @@
 //! reused by every call.
 //!
 //! filter_wasm cannot emit several records, so the result is ONE object,
-//! the core's entries in input order:
+//! the core's entries in input order, each entry's record as JSON TEXT:
 //!
 //! ```json
-//! {"records": [{"kind": "document", "route": "devplanetv1", "time_ms": 1521826474000, "record": {...}},
-//!              {"kind": "alert", "route": "...", "time_ms": ..., "record": {"slack_payload": "<JSON text>", "slack_headers": {...}, ...}},
-//!              {"kind": "error", "route": "...", "time_ms": ..., "record": {...}}],
+//! {"_cwlogs_kind": "result",
+//!  "records": [{"kind": "document", "time_ms": 1521826474000, "json": "{\"id\":...the document...}"},
+//!              {"kind": "alert", "time_ms": ..., "json": "{\"_cwlogs_kind\":\"alert\",\"slack_payload\":\"<JSON text>\",\"slack_headers\":{...},...}"},
+//!              {"kind": "error", "time_ms": ..., "json": "{\"_cwlogs_kind\":\"error\",...the error document...}"}],
 //!  "counters": {...}}
 //! ```
 //!
-//! and the shipped Lua filter (`pipeline-configs/fluent-bit/cwlogs.lua`)
-//! splits it into one record per entry. Per-commons options come from the
+//! The shipped Lua filter (`pipeline-configs/fluent-bit/cwlogs.lua`) splits
+//! it into one record per entry and gives each its own time, and Fluent
+//! Bit's `parser` filter (format json) turns each entry's text into the
+//! record. Carrying documents as text keeps them out of Lua tables: Lua
+//! copies one string per document instead of building and walking its
+//! tables twice (the largest cost of the pipeline after the outputs), and
+//! documents keep their key order, float and integer values as the core
+//! wrote them. Only records that are not documents carry `_cwlogs_kind`
+//! (`alert`, `error`, and `result` on this object, which only reaches an
+//! output when the Lua split failed): the outputs select their records by
+//! it, and documents need no field removed before they are stored.
+//! Per-commons options come from the
 //! record itself (`gen3_cwlogs_<option>` keys set by the pipeline's `modify`
 //! filter; `Decoder::decode_with_embedded_options`), because filter_wasm
 //! passes none.
@@ -50,7 +61,23 @@ pub fn options() -> Options {
 /// Writes the entries straight into the reused output buffer.
 struct EntryWriter<'o> {
     out: &'o mut String,
+    /// The text of an alert or error record before it is escaped into `out`.
+    scratch: &'o mut String,
     entries: usize,
+}
+
+/// The record of an entry that is no document: `_cwlogs_kind` first, then
+/// the fields of `object` (a JSON object's text).
+fn marked(scratch: &mut String, kind: &str, object: &str) {
+    scratch.clear();
+    scratch.push_str("{\"_cwlogs_kind\":\"");
+    scratch.push_str(kind);
+    scratch.push('"');
+    let fields = object.strip_prefix('{').unwrap_or(object);
+    if !fields.trim_start().starts_with('}') {
+        scratch.push(',');
+    }
+    scratch.push_str(fields);
 }
 
 impl Sink for EntryWriter<'_> {
@@ -62,29 +89,35 @@ impl Sink for EntryWriter<'_> {
         self.entries += 1;
         out.push_str("{\"kind\":\"");
         out.push_str(entry.kind.name());
-        out.push_str("\",\"route\":");
-        write_str(out, entry.commons.unwrap_or("unknown"));
+        out.push('"');
         if let Some(millis) = entry.time_ms {
             // Integer milliseconds: exact in Lua's doubles.
             let _ = write!(out, ",\"time_ms\":{millis}");
         }
-        out.push_str(",\"record\":");
+        out.push_str(",\"json\":");
         match (entry.kind, entry.alert) {
+            (EntryKind::Document, _) => write_str(out, entry.json),
             // Shaped for Fluent Bit's http output with `body_key
             // $slack_payload` and `headers_key $slack_headers`: one POST per
             // alert, the payload sent verbatim.
             (EntryKind::Alert, Some(alert)) => {
-                out.push_str("{\"slack_payload\":");
-                write_str(out, alert.slack_payload);
-                out.push_str(",\"slack_headers\":{\"Content-Type\":\"application/json\"},\"commons\":");
-                write_str(out, entry.commons.unwrap_or("unknown"));
-                out.push_str(",\"document_id\":");
-                write_str(out, entry.id);
-                out.push_str(",\"seconds\":");
-                write_str(out, alert.seconds);
-                out.push('}');
+                let scratch = &mut *self.scratch;
+                scratch.clear();
+                scratch.push_str("{\"_cwlogs_kind\":\"alert\",\"slack_payload\":");
+                write_str(scratch, alert.slack_payload);
+                scratch.push_str(",\"slack_headers\":{\"Content-Type\":\"application/json\"},\"commons\":");
+                write_str(scratch, entry.commons.unwrap_or("unknown"));
+                scratch.push_str(",\"document_id\":");
+                write_str(scratch, entry.id);
+                scratch.push_str(",\"seconds\":");
+                write_str(scratch, alert.seconds);
+                scratch.push('}');
+                write_str(out, scratch);
             }
-            _ => out.push_str(entry.json),
+            (kind, _) => {
+                marked(self.scratch, kind.name(), entry.json);
+                write_str(out, self.scratch);
+            }
         }
         out.push('}');
     }
@@ -94,9 +127,10 @@ impl Sink for EntryWriter<'_> {
 /// into the host); the testable part of [`gen3_cwlogs_filter`]. `None`: the
 /// host could not copy the record in.
 pub fn filter_record(record: Option<&[u8]>, output: &mut String, decoder: &mut Decoder) {
+    let mut scratch = String::new();
     output.clear();
-    output.push_str("{\"records\":[");
-    let mut writer = EntryWriter { out: output, entries: 0 };
+    output.push_str("{\"_cwlogs_kind\":\"result\",\"records\":[");
+    let mut writer = EntryWriter { out: output, scratch: &mut scratch, entries: 0 };
     let counters = match record {
         Some(record) => decoder.decode_with_embedded_options(record, &mut writer),
         None => decoder.report_unreadable_payload("Fluent Bit passed no record (allocating its copy in the module failed)", &mut writer),
@@ -208,14 +242,33 @@ mod tests {
         serde_json::from_str(text).expect("one JSON object")
     }
 
+    fn record(entry: &serde_json::Value) -> serde_json::Value {
+        serde_json::from_str(entry["json"].as_str().expect("the record as JSON text")).expect("valid JSON")
+    }
+
     #[test]
     fn refused_options_in_a_record_are_an_error_entry() {
         let refused = result(Some(br#"{"records":[],"gen3_cwlogs_max_json_depth":"64"}"#));
-        assert_eq!(refused["records"][0]["record"]["error"]["kind"], "invalid-options");
+        assert_eq!(refused["_cwlogs_kind"], "result");
+        assert_eq!(refused["records"][0]["kind"], "error");
+        let error = record(&refused["records"][0]);
+        assert_eq!(error["_cwlogs_kind"], "error");
+        assert_eq!(error["error"]["kind"], "invalid-options");
         let lowered = result(Some(br#"{"records":[],"gen3_cwlogs_max_json_depth":"10"}"#));
         assert_eq!(lowered["records"], serde_json::json!([]));
         let missing = result(None);
-        assert_eq!(missing["records"][0]["route"], "unknown");
+        assert_eq!(record(&missing["records"][0])["commons"], serde_json::Value::Null);
         assert_eq!(missing["counters"]["records_failed"], 1);
+    }
+
+    #[test]
+    fn only_records_that_are_no_documents_are_marked() {
+        let mut scratch = String::new();
+        marked(&mut scratch, "error", r#"{"a":1}"#);
+        assert_eq!(scratch, r#"{"_cwlogs_kind":"error","a":1}"#);
+        marked(&mut scratch, "error", "{}");
+        assert_eq!(scratch, r#"{"_cwlogs_kind":"error"}"#);
+        marked(&mut scratch, "error", "{ }");
+        assert_eq!(scratch, r#"{"_cwlogs_kind":"error" }"#);
     }
 }
