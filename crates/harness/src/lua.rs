@@ -64,3 +64,15 @@ pub fn normalise_numbers(value: &Value) -> Value {
         other => other.clone(),
     }
 }
+
+/// Fluent Bit's `parser` filter as the pipeline sets it (`format json`,
+/// `key_name`, `reserve_data off`, `preserve_key off`; plugins/filter_parser
+/// and src/flb_parser_json.c in v5.1.1): a record whose `key` holds the
+/// text of a JSON object becomes that object, and keeps its time (the parser
+/// has no time key); any other record passes unchanged.
+pub fn parser_filter_json(key: &str, record: &Value) -> Value {
+    match record.get(key).and_then(Value::as_str).map(serde_json::from_str::<Value>) {
+        Some(Ok(object @ Value::Object(_))) => object,
+        _ => record.clone(),
+    }
+}

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use gen3_cwlogs::{Decoder, EntryKind, Options, Output};
 use gen3_cwlogs_harness::fluent_bit::{FLUENT_BIT_WASM, FUNCTION_NAME, FilterOutcome, host, module_options};
-use gen3_cwlogs_harness::lua::{LuaFilter, normalise_numbers};
+use gen3_cwlogs_harness::lua::{LuaFilter, parser_filter_json};
 use gen3_cwlogs_harness::{fixture, fixtures, native, render};
 use serde_json::{Value, json};
 use wasmparser::{Parser, Payload};
@@ -20,6 +20,24 @@ fn replaced(outcome: FilterOutcome) -> Value {
         FilterOutcome::Replaced(value) => value,
         FilterOutcome::Dropped => panic!("the module dropped a record"),
     }
+}
+
+/// An entry's record: its JSON text parsed, as the pipeline's parser filter
+/// makes it.
+fn record_of(entry: &Value) -> Value {
+    serde_json::from_str(entry["json"].as_str().expect("the record as JSON text")).expect("the record text is JSON")
+}
+
+/// The record as stored: an entry that is no document carries the
+/// `_cwlogs_kind` routing marker, which the pipeline removes.
+fn stored(entry: &Value) -> Value {
+    let mut record = record_of(entry);
+    let marker = record.as_object_mut().unwrap().remove("_cwlogs_kind");
+    match entry["kind"].as_str() {
+        Some("document") => assert_eq!(marker, None, "documents carry no routing field"),
+        kind => assert_eq!(marker.as_ref().and_then(Value::as_str), kind, "a record that is no document is marked"),
+    }
+    record
 }
 
 #[test]
@@ -54,20 +72,24 @@ fn module_imports_nothing_and_exports_the_filter_abi() {
 fn assert_matches_core(name: &str, payload: &[u8], options: &Options, result: &Value) {
     let mut expected = Output::default();
     expected.counters = Decoder::new(options.clone()).unwrap().decode_with_embedded_options(payload, &mut expected);
+    assert_eq!(result["_cwlogs_kind"], "result", "{name}: the result is marked");
     let entries = result["records"].as_array().expect("records array");
     assert_eq!(entries.len(), expected.entries.len(), "{name}: entries");
     for (entry, core) in entries.iter().zip(&expected.entries) {
         assert_eq!(entry["kind"], core.kind.name(), "{name}");
-        assert_eq!(entry["route"], core.commons.as_deref().unwrap_or("unknown"), "{name}");
         assert_eq!(entry["time_ms"].as_i64(), core.time_ms, "{name}: time");
         let line: Value = serde_json::from_str(&core.json).unwrap();
+        let record = stored(entry);
         if core.kind == EntryKind::Alert {
-            let payload = entry["record"]["slack_payload"].as_str().map(|text| serde_json::from_str::<Value>(text).unwrap());
+            let payload = record["slack_payload"].as_str().map(|text| serde_json::from_str::<Value>(text).unwrap());
             assert_eq!(payload, Some(line["alert"]["slack_payload"].clone()), "{name}");
-            assert_eq!(entry["record"]["slack_headers"], json!({"Content-Type": "application/json"}));
-            assert_eq!(entry["record"]["document_id"], core.id.as_str());
+            assert_eq!(record["slack_headers"], json!({"Content-Type": "application/json"}));
+            assert_eq!(record["document_id"], core.id.as_str());
+            assert_eq!(record["commons"], core.commons.as_deref().unwrap_or("unknown"));
         } else {
-            assert_eq!(entry["record"], line, "{name}");
+            // The core's text, byte for byte: documents keep key order and numbers.
+            assert_eq!(entry["json"].as_str().filter(|_| core.kind == EntryKind::Document).unwrap_or(&core.json), core.json, "{name}");
+            assert_eq!(record, line, "{name}");
         }
     }
     let counters = &result["counters"];
@@ -132,8 +154,8 @@ fn every_fixture_through_the_host_gives_its_golden_file() {
             assert_eq!(entries.len() + 1, lines.len(), "{}", fixture.name);
             for (entry, line) in entries.iter().zip(&lines) {
                 match entry["kind"].as_str() {
-                    Some("alert") => assert_eq!(entry["record"]["document_id"], line["alert"]["document_id"], "{}", fixture.name),
-                    _ => assert_eq!(&entry["record"], line, "{}", fixture.name),
+                    Some("alert") => assert_eq!(stored(entry)["document_id"], line["alert"]["document_id"], "{}", fixture.name),
+                    _ => assert_eq!(&stored(entry), line, "{}", fixture.name),
                 }
             }
             // The record is the fixture plus its options: more input bytes.
@@ -169,8 +191,8 @@ fn options_come_from_the_record() {
     assert_eq!(kinds.iter().filter(|k| **k == "alert").count(), 3, "{kinds:?}");
     let documents: Vec<&Value> = result["records"].as_array().unwrap().iter().filter(|e| e["kind"] == "document").collect();
     for document in documents {
-        assert_eq!(document["record"]["commons"], "devplanetv1");
-        assert!(document["record"].get("gen3_cwlogs_commons").is_none(), "option keys never reach documents");
+        assert_eq!(record_of(document)["commons"], "devplanetv1");
+        assert!(record_of(document).get("gen3_cwlogs_commons").is_none(), "option keys never reach documents");
     }
     // Without the keys: no alerts, commons from the log group.
     let plain = replaced(host().call(TAG, (0, 0), &alerts.input).unwrap());
@@ -202,18 +224,22 @@ fn no_result_nests_deeper_than_fluent_bit_can_read() {
         }
     }
     assert!(depth(&result) <= 64, "result nests {} deep", depth(&result));
-    let records = result["records"].as_array().unwrap();
+    let records: Vec<Value> = result["records"].as_array().unwrap().iter().map(record_of).collect();
     assert_eq!(records.len(), 3, "every event kept");
-    assert!(records[0]["record"]["message"]["log"].is_string(), "too deep: kept as text");
-    assert!(records[0]["record"]["policyDeep"].is_string(), "deep envelope field kept as text");
-    assert!(records[2]["record"]["message"]["a"].is_array(), "within the limit: parsed");
+    // Each record, as the parser filter makes it, within what Fluent Bit reads.
+    for record in &records {
+        assert!(depth(record) <= 64, "a record nests {} deep", depth(record));
+    }
+    assert!(records[0]["message"]["log"].is_string(), "too deep: kept as text");
+    assert!(records[0]["policyDeep"].is_string(), "deep envelope field kept as text");
+    assert!(records[2]["message"]["a"].is_array(), "within the limit: parsed");
 }
 
 #[test]
 fn a_failed_record_copy_becomes_an_error_entry() {
     let result = replaced(host().call_without_record(TAG).unwrap());
     assert_eq!(result["records"][0]["kind"], "error");
-    assert_eq!(result["records"][0]["route"], "unknown");
+    assert!(stored(&result["records"][0])["error"]["kind"].is_string());
     assert_eq!(result["counters"]["records_failed"], 1);
 }
 
@@ -310,7 +336,10 @@ fn the_shipped_lua_splits_the_modules_real_output() {
         let split = lua.call("split", TAG, arrival, &result);
         let entries = result["records"].as_array().unwrap();
         assert_eq!(split.len(), entries.len(), "{name}: one record per entry");
-        for ((time, record), entry) in split.iter().zip(entries) {
+        // What the core writes for this payload, in order: what must be stored.
+        let mut core = Output::default();
+        Decoder::new(module_options()).unwrap().decode_with_embedded_options(&payload, &mut core);
+        for (((time, record), entry), core) in split.iter().zip(entries).zip(&core.entries) {
             assert_eq!(*time, arrival, "split keeps the input time");
             let timed = lua.call("set_time", TAG, *time, record);
             assert_eq!(timed.len(), 1);
@@ -318,29 +347,53 @@ fn the_shipped_lua_splits_the_modules_real_output() {
             // Exact to the millisecond: the event's own time, or arrival.
             let expected_time = entry["time_ms"].as_i64().map_or(arrival, |millis| millis as f64 / 1000.0);
             assert!((time - expected_time).abs() < 1e-6, "{name}: record time {time} != {expected_time}");
-            assert_eq!(record["_cwlogs_kind"], entry["kind"]);
-            assert_eq!(record["_cwlogs_route"], entry["route"]);
             assert!(record.get("_cwlogs_time_ms").is_none(), "set_time removes its field");
-            let mut stored = record.as_object().unwrap().clone();
-            stored.remove("_cwlogs_kind");
-            stored.remove("_cwlogs_route");
-            assert_eq!(normalise_numbers(&Value::Object(stored)), normalise_numbers(&entry["record"]), "{name}: record changed in Lua");
+            // Lua only moved the text: it is the module's, byte for byte.
+            assert_eq!(record, &json!({"_cwlogs_json": entry["json"]}), "{name}: record changed in Lua");
+            let parsed = parser_filter_json("_cwlogs_json", record);
+            let mut kept = parsed.clone();
+            let marker = kept.as_object_mut().unwrap().remove("_cwlogs_kind");
+            let line: Value = serde_json::from_str(&core.json).unwrap();
+            match core.kind {
+                // The document exactly as the core wrote it (no Lua number or
+                // key-order changes any more), with no routing field.
+                EntryKind::Document => {
+                    assert_eq!(marker, None);
+                    assert_eq!(parsed, line, "{name}");
+                    assert_eq!(serde_json::to_string(&parsed).unwrap(), serde_json::to_string(&line).unwrap(), "{name}: key order");
+                }
+                EntryKind::Error => {
+                    assert_eq!(marker, Some(json!("error")));
+                    assert_eq!(kept, line, "{name}");
+                }
+                EntryKind::Alert => {
+                    assert_eq!(marker, Some(json!("alert")));
+                    let payload: Value = serde_json::from_str(kept["slack_payload"].as_str().unwrap()).unwrap();
+                    assert_eq!(payload, line["alert"]["slack_payload"], "{name}");
+                }
+            }
         }
     }
     // Times the module never emits cannot fail set_time either: the record
     // keeps its arrival time and loses the field.
     for millis in [json!(-1), json!(4_294_967_296_000_i64), json!(253_402_300_799_999_i64), json!("soon"), json!(1.5e300), json!(true)] {
-        let record = json!({"_cwlogs_kind": "document", "_cwlogs_time_ms": millis, "id": "x"});
+        let record = json!({"_cwlogs_time_ms": millis, "_cwlogs_json": "{\"id\":\"x\"}"});
         let timed = lua.call("set_time", TAG, 1_700_000_000.0, &record);
-        assert_eq!(timed, vec![(1_700_000_000.0, json!({"_cwlogs_kind": "document", "id": "x"}))], "{millis}");
+        assert_eq!(timed, vec![(1_700_000_000.0, json!({"_cwlogs_json": "{\"id\":\"x\"}"}))], "{millis}");
     }
     for (millis, seconds) in [(0_i64, 0.0), (4_294_967_295_999, 4_294_967_295.999)] {
         let timed = lua.call("set_time", TAG, 1.0, &json!({"_cwlogs_time_ms": millis}));
         assert!((timed[0].0 - seconds).abs() < 1e-6, "{millis}: {}", timed[0].0);
     }
     // Entries that are not tables are skipped, not an error.
-    let odd = json!({"records": [42, {"kind": "document", "route": "r", "record": {"id": "1"}}], "counters": {}});
-    assert_eq!(lua.call("split", TAG, 1.0, &odd).len(), 1);
+    let odd =
+        json!({"records": [42, {"kind": "document", "json": {"id": "1"}}, {"kind": "document", "json": "{\"id\":\"2\"}"}], "counters": {}});
+    assert_eq!(lua.call("split", TAG, 1.0, &odd), vec![(1.0, json!({"_cwlogs_json": "{\"id\":\"2\"}"}))]);
+    // The parser filter passes a record without the text unchanged (e.g. a
+    // result the split did not split), and one whose text is no object.
+    for other in [json!({"_cwlogs_kind": "result", "records": []}), json!({"_cwlogs_json": "[1]"})] {
+        assert_eq!(parser_filter_json("_cwlogs_json", &other), other);
+    }
     // Only a CONTROL_MESSAGE: the module's empty result is dropped.
     let control = json!({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "g", "logStream": "s", "subscriptionFilters": [], "logEvents": []});
     let result = replaced(host.call(TAG, (0, 0), control.to_string().as_bytes()).unwrap());
