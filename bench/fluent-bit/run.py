@@ -105,6 +105,10 @@ class Build:
     aot: Path | None = None
     # commons-list fluent_bit settings of this configuration
     settings: dict = field(default_factory=dict)
+    # experiments: text replacements in the generated fluent-bit.yaml, and
+    # Fluent Bit's environment
+    yaml_subs: list = field(default_factory=list)
+    env: dict = field(default_factory=dict)
 
     @property
     def generate(self) -> Path:
@@ -142,8 +146,13 @@ def prepare_builds(args, work: Path) -> list[Build]:
     module = Path(shutil.copy(wasm, work / "module.wasm"))
     builds.append(Build("work tree", REPO, module, settings=parse_settings(args.set)))
     for variant in args.variant or []:
+        # NAME:key=value,key=value[,yaml:OLD=>NEW][,env:VAR=VALUE]
         name, _, rest = variant.partition(":")
-        builds.append(Build(f"work tree, {name}", REPO, module, settings=parse_settings(rest.split(","))))
+        items = [item for item in rest.split(",") if item]
+        subs = [item[5:] for item in items if item.startswith("yaml:")]
+        env = dict(item[4:].split("=", 1) for item in items if item.startswith("env:"))
+        plain = [item for item in items if not item.startswith(("yaml:", "env:"))]
+        builds.append(Build(f"work tree, {name}", REPO, module, settings=parse_settings(plain), yaml_subs=subs, env=env))
     for b in builds:
         b.wasm = Path(b.wasm)
         if args.wamrc:
@@ -330,6 +339,9 @@ class RunResult:
     threads: dict = field(default_factory=dict)
     latencies: list = field(default_factory=list)
     peak_rss_mb: float = 0.0
+    # The largest anonymous and file-backed (chunk mmaps) resident sizes sampled.
+    peak_anon_mb: float = 0.0
+    peak_file_mb: float = 0.0
     stalled: bool = False
     failures: list = field(default_factory=list)
     retried_posts: int = 0
@@ -448,11 +460,19 @@ class Pipeline:
              "--front-log-dir", str(self.root / "logs")], capture_output=True)
         if self.legacy:
             self.patch_legacy(gen / "fluent-bit" / "fluent-bit.yaml")
+        yaml_path = gen / "fluent-bit" / "fluent-bit.yaml"
+        for sub in self.build.yaml_subs:
+            old, _, new = sub.partition("=>")
+            text = yaml_path.read_text()
+            if old not in text:
+                raise RuntimeError(f"--yaml-sub: {old!r} is not in the generated fluent-bit.yaml")
+            yaml_path.write_text(text.replace(old, new.replace("\\n", "\n")))
         wait_port(self.ports["moto"], moto.proc, "moto_server")
         wait_port(self.ports["search"], standins.proc, "stand-ins")
         self.create_buckets()
         # Fluent Bit.
         fb_env = dict(env, **{c["slack"]: "/services/TBENCH/BBENCH/bench" for c in COMMONS if "slack" in c})
+        fb_env.update(self.build.env)
         self.fb = Proc("fluent-bit", [self.args.fluent_bit, "-c", str(gen / "fluent-bit" / "fluent-bit.yaml")],
                        self.root / "logs" / "fluent-bit.log", env=fb_env)
         self.procs.append(self.fb)
@@ -624,6 +644,18 @@ def one_run(args, build: Build, mode: str, shape: str, concurrency: int, deliver
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
         cpu0, front0, threads0 = proc_cpu(pipe.fb.pid), pipe.front_cpu(), thread_cpu(pipe.fb.pid)
+        sampling = threading.Event()
+
+        def sample_memory():
+            while not sampling.wait(0.25):
+                try:
+                    result.peak_anon_mb = max(result.peak_anon_mb, status_kb(pipe.fb.pid, "RssAnon") / 1024)
+                    result.peak_file_mb = max(result.peak_file_mb, status_kb(pipe.fb.pid, "RssFile") / 1024)
+                except OSError:
+                    return
+
+        sampler = threading.Thread(target=sample_memory, daemon=True)
+        sampler.start()
         started = time.time()
         threads = post_all(pipe, deliveries, concurrency, result)
         ok, stats = wait_for(pipe, expected_docs, args.stall_secs)
@@ -651,6 +683,7 @@ def one_run(args, build: Build, mode: str, shape: str, concurrency: int, deliver
         result.fb_cpu_drained = proc_cpu(pipe.fb.pid) - cpu0
         threads1 = thread_cpu(pipe.fb.pid)
         result.threads = {k: round(v - threads0.get(k, 0.0), 2) for k, v in threads1.items() if v - threads0.get(k, 0.0) > 0}
+        sampling.set()
         result.peak_rss_mb = status_kb(pipe.fb.pid, "VmHWM") / 1024
         if pipe.s3_pending_bytes() > 0:
             result.failures.append(f"S3 buffers not uploaded after {args.s3_wait} s")
@@ -792,21 +825,27 @@ def check_s3(pipe: Pipeline, deliveries: list[Delivery], want: dict) -> list[str
 
 
 CATEGORIES = [
-    # (share name, regex on "dso symbol"); first match wins.
-    ("wasm: module code (AOT)", r"^\[?(//anon|\[anon|anon|\[unknown\]|unknown|memfd)|aot_func|\.aot"),
-    ("wasm: WAMR interpreter", r"wasm_interp|wasm_runtime|wasm_exec|wasm_lookup|bh_|wasm_native|aot_|wasm_"),
-    ("Lua (LuaJIT, Fluent Bit's Lua glue)", r"lj_|lua_|luaL_|luaJIT|flb_lua|libluajit|cb_lua"),
-    ("msgpack <-> JSON (flb_pack_json, flb_msgpack_to_json, jsmn)", r"flb_pack|jsmn|flb_msgpack_to_json|msgpack2json|flb_json|tokens_to_msgpack|flb_mp_|yyjson|unescape"),
-    ("msgpack encode/decode, log event encoder", r"msgpack_|flb_log_event|mpack|cmt_|cfl_"),
-    ("rewrite_tag and its emitter", r"rewrite_tag|emitter|in_emitter|flb_ra_|flb_regex|onig|re_search|match_at"),
-    ("modify filter", r"modify|cb_modify"),
-    ("search output (opensearch)", r"opensearch|os_bulk|elasticsearch|es_bulk"),
-    ("S3 output (incl. its gzip)", r"s3_|flb_aws|mz_|tdefl|deflate|crc32|gzip|miniz|compress"),
-    ("Slack/http output", r"cb_http_flush|http_post|out_http"),
-    ("in_http (incl. inflating bodies)", r"in_http|http_prot|http_conn|inflate|tinfl|flb_http_server|mk_http|mk_"),
-    ("chunk storage (chunkio)", r"cio_|chunkio|flb_input_chunk|flb_fstore|flb_storage"),
-    ("memcpy/malloc/libc", r"libc|memcpy|memmove|malloc|free|realloc|calloc|strlen|memset|__GI"),
-    ("kernel", r"\[kernel|kernel\.kallsyms|^\[k\]"),
+    # (share name, regex on "dso symbol"); first match wins. WAMR maps AOT
+    # code anonymously: perf names it "[JIT] tid N".
+    ("wasm: the module's code (AOT)", r"^\[JIT\]|^//anon|^\[anon"),
+    ("wasm: WAMR interpreter and runtime", r"wasm_|aot_|bh_|word_copy|STORE_U|LOAD_I|ALLOC_FRAME|ctz64"),
+    ("Lua (LuaJIT, Fluent Bit's Lua glue)", r"lj_|lua_|luaL_|flb_lua|gc_|index2adr|hash_sparse|hashkey|newtab|cb_lua"),
+    ("JSON -> msgpack (yyjson, flb_pack_json: the module's result, the parser filter)",
+     r"yyjson|flb_pack_json|jsmn|tokens_to_msgpack|flb_parser|unescape"),
+    ("msgpack -> JSON (outputs' bulk and lines, the module's input)",
+     r"flb_vector8|flb_utils_write_str|msgpack2json|flb_msgpack_raw_to_json|flb_msgpack_to_json|flb_sds_cat|utf8"),
+    ("msgpack decode (every filter and output reads its chunk)",
+     r"template_|msgpack_unpack|msgpack_zone|mpack_|msgpack_object|flb_log_event_decoder"),
+    ("msgpack encode, log event encoder", r"msgpack_pack|msgpack_sbuffer|flb_log_event_encoder|flb_mp_|cfl_|cmt_"),
+    ("rewrite_tag, its emitter, grep/record accessor", r"rewrite_tag|emitter|flb_ra_|flb_regex|onig|re_search|match_at|grep"),
+    ("modify filter", r"modify"),
+    ("search output (opensearch)", r"opensearch|os_pack|os_bulk|key_exists_in_map|elasticsearch"),
+    ("S3 output's gzip (miniz)", r"tdefl|mz_|crc32|adler|deflate|gzip|miniz|compress"),
+    ("S3 output (other)", r"s3_|flb_aws|fstore"),
+    ("in_http (incl. inflating bodies)", r"in_http|http_prot|http_conn|inflate|tinfl|flb_http_server|mk_http"),
+    ("chunk storage (chunkio)", r"cio_|chunkio|flb_input_chunk|flb_storage"),
+    ("memcpy/malloc/libc", r"libc|memcpy|memmove|malloc|free|realloc|calloc|strlen|memset|__GI|_int_"),
+    ("kernel", r"\[kernel|kernel\.kallsyms"),
 ]
 
 
@@ -826,8 +865,6 @@ def perf_shares(data: Path, mode: str) -> dict:
             name = "kernel"
         else:
             name = next((n for n, pattern in CATEGORIES if re.search(pattern, text)), "other")
-            if name == "wasm: module code (AOT)" and mode != "aot":
-                name = "other"
         shares[name] = shares.get(name, 0.0) + pct
         top.append((pct, text))
     by_thread = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--sort", "comm", "--stdio",
@@ -920,7 +957,7 @@ def main() -> int:
         seed = 1000
         for shape in shapes:
             count = args.deliveries or {"small": 48, "large": 16}[shape]
-            count = max(count, 2 * max(concurrency))
+            count = max(count, max(concurrency))
             log(f"generating {count} {shape} deliveries and what they must give")
             pools[shape] = make_deliveries(shape, count, seed, args.bad_every)
             seed += count
@@ -943,7 +980,8 @@ def main() -> int:
                             results.append(r)
                             log(f"  {r.events} events in {r.seconds:.2f} s: {r.events_per_sec:,.0f}/s, "
                                 f"{r.events_per_cpu:,.0f} per FB CPU-s, p99 {r.latency(0.99):.2f} s, "
-                                f"RSS {r.peak_rss_mb:.0f} MB, load {r.load[0]:.1f}"
+                                f"RSS {r.peak_rss_mb:.0f} MB (anon {r.peak_anon_mb:.0f}, file {r.peak_file_mb:.0f}), "
+                                f"load {r.load[0]:.1f}"
                                 + ("" if not r.failures else f"; PROBLEMS: {r.failures[:3]}"))
                             if not args.keep:
                                 shutil.rmtree(root, ignore_errors=True)
