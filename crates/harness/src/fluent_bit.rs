@@ -27,6 +27,24 @@ pub enum FilterOutcome {
     Replaced(serde_json::Value),
 }
 
+/// An entry's record: its JSON text parsed, as the pipeline's parser filter
+/// makes it.
+pub fn record_of(entry: &serde_json::Value) -> serde_json::Value {
+    serde_json::from_str(entry["json"].as_str().expect("the record as JSON text")).expect("the record text is JSON")
+}
+
+/// The record as stored: an entry that is no document carries the
+/// `_cwlogs_kind` routing marker, which the pipeline removes.
+pub fn stored(entry: &serde_json::Value) -> serde_json::Value {
+    let mut record = record_of(entry);
+    let marker = record.as_object_mut().expect("a record is an object").remove("_cwlogs_kind");
+    match entry["kind"].as_str() {
+        Some("document") => assert_eq!(marker, None, "documents carry no routing field"),
+        kind => assert_eq!(marker.as_ref().and_then(serde_json::Value::as_str), kind, "a record that is no document is marked"),
+    }
+    record
+}
+
 pub struct FilterWasmHost {
     store: Store<()>,
     memory: Memory,

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use gen3_cwlogs::{Decoder, EntryKind, Options, Output};
-use gen3_cwlogs_harness::fluent_bit::{FLUENT_BIT_WASM, FUNCTION_NAME, FilterOutcome, host, module_options};
+use gen3_cwlogs_harness::fluent_bit::{FLUENT_BIT_WASM, FUNCTION_NAME, FilterOutcome, host, module_options, record_of, stored};
 use gen3_cwlogs_harness::lua::{LuaFilter, parser_filter_json};
 use gen3_cwlogs_harness::{fixture, fixtures, native, render};
 use serde_json::{Value, json};
@@ -20,24 +20,6 @@ fn replaced(outcome: FilterOutcome) -> Value {
         FilterOutcome::Replaced(value) => value,
         FilterOutcome::Dropped => panic!("the module dropped a record"),
     }
-}
-
-/// An entry's record: its JSON text parsed, as the pipeline's parser filter
-/// makes it.
-fn record_of(entry: &Value) -> Value {
-    serde_json::from_str(entry["json"].as_str().expect("the record as JSON text")).expect("the record text is JSON")
-}
-
-/// The record as stored: an entry that is no document carries the
-/// `_cwlogs_kind` routing marker, which the pipeline removes.
-fn stored(entry: &Value) -> Value {
-    let mut record = record_of(entry);
-    let marker = record.as_object_mut().unwrap().remove("_cwlogs_kind");
-    match entry["kind"].as_str() {
-        Some("document") => assert_eq!(marker, None, "documents carry no routing field"),
-        kind => assert_eq!(marker.as_ref().and_then(Value::as_str), kind, "a record that is no document is marked"),
-    }
-    record
 }
 
 #[test]
