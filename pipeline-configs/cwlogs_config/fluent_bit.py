@@ -239,7 +239,7 @@ Firehose sends at most 64 MiB per request.""", "    ")
     ])
     out += yaml_comment("""
 3. Split that record into one record per document, alert and error, each
-   with _cwlogs_kind and _cwlogs_route (wasm filters cannot fan out).""", "    ")
+   holding its JSON text and event time (wasm filters cannot fan out).""", "    ")
     out += list_item([
         ("name", "lua"),
         ("match_regex", CWLOGS_MATCH),
