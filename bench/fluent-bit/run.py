@@ -182,8 +182,8 @@ class Delivery:
     alerts: list[str] = field(default_factory=list)
 
 
-def workload(records: int, events: int, seed: int, log_group: str) -> bytes:
-    return run([str(REPO / "target" / "release" / "gen3-cwlogs-workload"), "--form", "firehose",
+def workload(records: int, events: int, seed: int, log_group: str, mix: str) -> bytes:
+    return run([str(REPO / "target" / "release" / "gen3-cwlogs-workload"), "--form", "firehose", "--mix", mix,
                 "--records", str(records), "--events-per-record", str(events), "--seed", str(seed),
                 "--log-group", log_group], capture_output=True).stdout
 
@@ -222,12 +222,12 @@ def iso_millis(text: str) -> int:
     return int(round(when.timestamp() * 1000))
 
 
-def make_deliveries(shape: str, count: int, first_seed: int, bad_every: int) -> list[Delivery]:
+def make_deliveries(shape: str, count: int, first_seed: int, bad_every: int, mix: str) -> list[Delivery]:
     records, events = SHAPES[shape]
     out = []
     for i in range(count):
         commons = COMMONS[i % len(COMMONS)]
-        payload = workload(records, events, first_seed + i, commons["name"])
+        payload = workload(records, events, first_seed + i, commons["name"], mix)
         if bad_every and i % bad_every == bad_every - 1:
             # One record that is not gzip: an error document for the dead letter.
             value = json.loads(payload)
@@ -659,7 +659,10 @@ def one_run(args, build: Build, mode: str, shape: str, concurrency: int, deliver
         started = time.time()
         threads = post_all(pipe, deliveries, concurrency, result)
         ok, stats = wait_for(pipe, expected_docs, args.stall_secs)
-        ended = stats["last_created"] or time.time()
+        # The last document's arrival; with none since the start (a stall
+        # from the first delivery on), the time given up.
+        last = stats["last_created"] or 0.0
+        ended = last if last > started else time.time()
         cpu1, front1 = proc_cpu(pipe.fb.pid), pipe.front_cpu()
         for t in threads:
             t.join(timeout=1 if not ok else None)
@@ -928,6 +931,8 @@ def main() -> int:
     parser.add_argument("--variant", action="append", metavar="NAME:KEY=VALUE,...",
                         help="the work tree again with these fluent_bit settings (repeatable), e.g. workers:search_workers=2")
     parser.add_argument("--profile", action="store_true", help="perf record Fluent Bit in each run; report shares")
+    parser.add_argument("--mix", default="gen3-traffic", choices=["gen3-traffic", "varied"],
+                        help="the workload generator's event mix")
     parser.add_argument("--bad-every", type=int, default=8, help="every Nth delivery has a record that is not gzip")
     parser.add_argument("--stall-secs", type=float, default=90, help="no new document for this long: a stall")
     parser.add_argument("--s3-upload-timeout", default="5s", help="out_s3 upload_timeout in the bench list")
@@ -959,9 +964,9 @@ def main() -> int:
             count = args.deliveries or {"small": 48, "large": 16}[shape]
             count = max(count, max(concurrency))
             log(f"generating {count} {shape} deliveries and what they must give")
-            pools[shape] = make_deliveries(shape, count, seed, args.bad_every)
+            pools[shape] = make_deliveries(shape, count, seed, args.bad_every, args.mix)
             seed += count
-        warmup = make_deliveries("small", 1, 999_000, 0)[0]
+        warmup = make_deliveries("small", 1, 999_000, 0, args.mix)[0]
         n = 0
         for _ in range(args.repeat):
             for shape in shapes:
