@@ -795,13 +795,22 @@ def s3_objects(pipe: Pipeline, bucket: str) -> list[tuple[str, bytes]]:
     return out
 
 
+def decompress(body: bytes) -> bytes:
+    """An archived object as out_s3 wrote it: gzip, or zstd (pyzstd, for a
+    variant with `compression: zstd`)."""
+    if body.startswith(b"\x28\xb5\x2f\xfd"):
+        import pyzstd
+        return pyzstd.decompress(body)
+    return gzip.decompress(body)
+
+
 def check_s3(pipe: Pipeline, deliveries: list[Delivery], want: dict) -> list[str]:
     problems = []
     archived: dict[str, int] = {}
     dead = 0
     for c in COMMONS:
         for key, body in s3_objects(pipe, f"{c['name']}-logging"):
-            lines = gzip.decompress(body).decode().splitlines()
+            lines = decompress(body).decode().splitlines()
             if key.startswith("dead-letter/") or "/dead-letter/" in key:
                 dead += len(lines)
                 continue
