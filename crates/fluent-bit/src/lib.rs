@@ -20,20 +20,13 @@
 //! ```
 //!
 //! The shipped Lua filter (`pipeline-configs/fluent-bit/cwlogs.lua`) splits
-//! it into one record per entry and gives each its own time, and Fluent
-//! Bit's `parser` filter (format json) turns each entry's text into the
-//! record. Carrying documents as text keeps them out of Lua tables: Lua
-//! copies one string per document instead of building and walking its
-//! tables twice (the largest cost of the pipeline after the outputs), and
-//! documents keep their key order, float and integer values as the core
-//! wrote them. Only records that are not documents carry `_cwlogs_kind`
-//! (`alert`, `error`, and `result` on this object, which only reaches an
-//! output when the Lua split failed): the outputs select their records by
-//! it, and documents need no field removed before they are stored.
-//! Per-commons options come from the
-//! record itself (`gen3_cwlogs_<option>` keys set by the pipeline's `modify`
-//! filter; `Decoder::decode_with_embedded_options`), because filter_wasm
-//! passes none.
+//! it into one record per entry at its own time, and Fluent Bit's `parser`
+//! filter turns each text into the record: documents never become Lua
+//! tables (the largest cost of the pipeline after the outputs) and keep the
+//! core's key order and numbers. Only records that are no documents carry
+//! `_cwlogs_kind`, which routes them. Per-commons options come from the
+//! record itself (`gen3_cwlogs_<option>` keys set by the pipeline's
+//! `modify` filter), because filter_wasm passes none.
 //!
 //! The result is always one valid JSON object: invalid JSON after a valid
 //! record makes Fluent Bit abort. Nothing is dropped on purpose: a payload
@@ -143,7 +136,6 @@ pub fn filter_record(record: Option<&[u8]>, output: &mut String, decoder: &mut D
 
 #[cfg(target_family = "wasm")]
 mod abi {
-    use std::alloc::Layout;
     use std::cell::RefCell;
 
     use gen3_cwlogs::Decoder;
@@ -187,30 +179,12 @@ mod abi {
         })
     }
 
-    /// Every block starts with its size, so `free` needs no size argument.
-    const HEADER: usize = 8;
-
-    /// The allocator Fluent Bit (WAMR) uses to copy records in. Without it
+    /// The allocator Fluent Bit (WAMR) copies records in with. Without it
     /// WAMR falls back to a ~63 KiB internal heap and larger records never
-    /// arrive.
-    ///
-    /// # Safety
-    /// Returns null when `size` cannot be allocated.
+    /// arrive. Null on failure: WAMR checks it and passes the record as 0.
     #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn malloc(size: usize) -> *mut u8 {
-        let Some(layout) = size.checked_add(HEADER).and_then(|total| Layout::from_size_align(total, HEADER).ok()) else {
-            return std::ptr::null_mut();
-        };
-        // SAFETY: the layout has a non-zero size.
-        let block = unsafe { std::alloc::alloc(layout) };
-        if block.is_null() {
-            return block;
-        }
-        // SAFETY: the block holds at least HEADER bytes, aligned for a usize.
-        unsafe {
-            block.cast::<usize>().write(layout.size());
-            block.add(HEADER)
-        }
+    pub extern "C" fn malloc(size: usize) -> *mut u8 {
+        gen3_cwlogs_guest_alloc::alloc_block(size)
     }
 
     /// Frees a block from [`malloc`].
@@ -219,56 +193,7 @@ mod abi {
     /// `ptr` must be null or a pointer returned by [`malloc`] not yet freed.
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn free(ptr: *mut u8) {
-        if ptr.is_null() {
-            return;
-        }
-        // SAFETY: malloc put the block's total size HEADER bytes before `ptr`.
-        unsafe {
-            let block = ptr.sub(HEADER);
-            let total = block.cast::<usize>().read();
-            std::alloc::dealloc(block, Layout::from_size_align_unchecked(total, HEADER));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn result(record: Option<&[u8]>) -> serde_json::Value {
-        let mut output = String::new();
-        filter_record(record, &mut output, &mut Decoder::new(options()).unwrap());
-        let text = output.strip_suffix('\0').expect("NUL-terminated");
-        serde_json::from_str(text).expect("one JSON object")
-    }
-
-    fn record(entry: &serde_json::Value) -> serde_json::Value {
-        serde_json::from_str(entry["json"].as_str().expect("the record as JSON text")).expect("valid JSON")
-    }
-
-    #[test]
-    fn refused_options_in_a_record_are_an_error_entry() {
-        let refused = result(Some(br#"{"records":[],"gen3_cwlogs_max_json_depth":"64"}"#));
-        assert_eq!(refused["_cwlogs_kind"], "result");
-        assert_eq!(refused["records"][0]["kind"], "error");
-        let error = record(&refused["records"][0]);
-        assert_eq!(error["_cwlogs_kind"], "error");
-        assert_eq!(error["error"]["kind"], "invalid-options");
-        let lowered = result(Some(br#"{"records":[],"gen3_cwlogs_max_json_depth":"10"}"#));
-        assert_eq!(lowered["records"], serde_json::json!([]));
-        let missing = result(None);
-        assert_eq!(record(&missing["records"][0])["commons"], serde_json::Value::Null);
-        assert_eq!(missing["counters"]["records_failed"], 1);
-    }
-
-    #[test]
-    fn only_records_that_are_no_documents_are_marked() {
-        let mut scratch = String::new();
-        marked(&mut scratch, "error", r#"{"a":1}"#);
-        assert_eq!(scratch, r#"{"_cwlogs_kind":"error","a":1}"#);
-        marked(&mut scratch, "error", "{}");
-        assert_eq!(scratch, r#"{"_cwlogs_kind":"error"}"#);
-        marked(&mut scratch, "error", "{ }");
-        assert_eq!(scratch, r#"{"_cwlogs_kind":"error" }"#);
+        // SAFETY: as the caller promises.
+        unsafe { gen3_cwlogs_guest_alloc::free_block(ptr) }
     }
 }

@@ -98,7 +98,6 @@ impl Sink for EntryWriter<'_> {
 
 #[cfg(target_arch = "wasm32")]
 mod abi {
-    use std::alloc::Layout;
     use std::cell::Cell;
 
     use gen3_cwlogs::{Decoder, OPTIONS};
@@ -162,24 +161,15 @@ mod abi {
         Some(())
     }
 
-    /// Every block starts with its size, so `free` needs no size argument.
-    const HEADER: usize = 8;
-
     /// The allocator the host copies values in with. Traps rather than
     /// return 0: the host writes at the address without checking it.
     #[unsafe(no_mangle)]
     pub extern "C" fn malloc(size: usize) -> *mut u8 {
-        let layout = size.checked_add(HEADER).and_then(|total| Layout::from_size_align(total, HEADER).ok());
-        // SAFETY: the layout has a non-zero size.
-        let block = layout.map_or(std::ptr::null_mut(), |layout| unsafe { std::alloc::alloc(layout) });
+        let block = gen3_cwlogs_guest_alloc::alloc_block(size);
         if block.is_null() {
             std::process::abort()
         }
-        // SAFETY: the block holds at least HEADER bytes, aligned for a usize.
-        unsafe {
-            block.cast::<usize>().write(size + HEADER);
-            block.add(HEADER)
-        }
+        block
     }
 
     /// Frees a block from [`malloc`].
@@ -188,12 +178,7 @@ mod abi {
     /// `ptr` must be null or a pointer returned by [`malloc`] not yet freed.
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn free(ptr: *mut u8) {
-        if !ptr.is_null() {
-            // SAFETY: malloc put the block's total size HEADER bytes before `ptr`.
-            unsafe {
-                let block = ptr.sub(HEADER);
-                std::alloc::dealloc(block, Layout::from_size_align_unchecked(block.cast::<usize>().read(), HEADER));
-            }
-        }
+        // SAFETY: as the caller promises.
+        unsafe { gen3_cwlogs_guest_alloc::free_block(ptr) }
     }
 }
