@@ -64,12 +64,15 @@ def test_decode_gives_the_golden_lines(decoder, case):
             assert entry["commons"] == line["alert"]["commons"]
             continue
         assert entry["kind"] == ("error" if "error" in line else "document")
-        assert entry["id"] == line["id"] and isinstance(entry["id"], str)
-        assert entry["commons"] == line["commons"]
-        if line.get("timestamp") is None:
+        # gen3 and cloudwatch: id, commons, timestamp; ecs: event.id, labels.commons, @timestamp.
+        ecs = "@timestamp" in line
+        assert entry["id"] == (line["event"]["id"] if ecs else line["id"]) and isinstance(entry["id"], str)
+        assert entry["commons"] == (line.get("labels", {}).get("commons") if ecs else line["commons"])
+        timestamp = line["@timestamp"] if ecs else line.get("timestamp")
+        if timestamp is None:
             assert entry["time_ms"] is None
         else:
-            assert iso_ms(entry["time_ms"]) == line["timestamp"]
+            assert iso_ms(entry["time_ms"]) == timestamp
         if entry["kind"] == "error":
             assert entry["error"] == {"kind": line["error"]["kind"], "reason": line["error"]["reason"]}
         else:
