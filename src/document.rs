@@ -20,7 +20,7 @@ use crate::ecs;
 use crate::envelope::Envelope;
 use crate::error::{ErrorKind, Failure};
 use crate::json::{fnv1a_128, write_key, write_opt_str, write_raw_within, write_str};
-use crate::message::{MessageView, log_object_text, parse_object};
+use crate::message::{MessageView, with_message_view};
 use crate::options::Schema;
 use crate::time::write_iso8601_millis;
 use crate::transport::{EMBEDDED_OPTION_PREFIX, Origin};
@@ -227,13 +227,21 @@ pub struct DocumentStyle<'o> {
 /// payload is then in the style's buffer).
 pub fn write_document(out: &mut String, parts: &EnvelopeParts<'_>, event: &ValidEvent<'_>, style: DocumentStyle<'_>) -> Option<String> {
     out.clear();
+    // The cloudwatch schema without alerts never looks inside the message.
     let parse = style.schema != Schema::Cloudwatch || style.alert.is_some();
-    let members = if parse { parse_object(event.message, style.max_json_depth) } else { None };
-    let log_text = members.as_deref().and_then(log_object_text);
-    let merged = log_text.as_deref().and_then(|log| parse_object(log, style.max_json_depth));
-    let view = MessageView { members: members.as_deref(), merged: merged.as_deref() };
+    let depth = style.max_json_depth;
+    with_message_view(parse.then_some(event.message), depth, |view| write_with_view(out, parts, event, style, view))
+}
+
+fn write_with_view(
+    out: &mut String,
+    parts: &EnvelopeParts<'_>,
+    event: &ValidEvent<'_>,
+    style: DocumentStyle<'_>,
+    view: &MessageView<'_>,
+) -> Option<String> {
     match style.schema {
-        Schema::Ecs => write_ecs(out, parts, event, &view, style.max_json_depth),
+        Schema::Ecs => write_ecs(out, parts, event, view, style.max_json_depth),
         Schema::Gen3 | Schema::Cloudwatch => {
             out.push_str(&parts.prefix);
             write_key(out, "timestamp");
@@ -258,8 +266,8 @@ pub fn write_document(out: &mut String, parts: &EnvelopeParts<'_>, event: &Valid
         }
     }
     let (threshold, payload) = style.alert?;
-    let slow: SlowResponse<'_> = slow_response(&view, threshold)?;
-    write_slack_payload(payload, parts.log_group, &view, &slow);
+    let slow: SlowResponse<'_> = slow_response(view, threshold)?;
+    write_slack_payload(payload, parts.log_group, view, &slow);
     Some(slow.seconds_text.into_owned())
 }
 

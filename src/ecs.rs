@@ -133,14 +133,11 @@ pub fn write_cloud(out: &mut String, owner: Option<&str>, extracted_fields: Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::log_object_text;
+    use crate::message::with_message_view;
 
     fn derived(message: &str) -> String {
-        let members = parse_object(message, 64);
-        let log = members.as_deref().and_then(log_object_text);
-        let merged = log.as_deref().and_then(|log| parse_object(log, 64));
         let mut out = String::new();
-        write_derived(&mut out, &MessageView { members: members.as_deref(), merged: merged.as_deref() }, 64);
+        with_message_view(Some(message), 64, |view| write_derived(&mut out, view, 64));
         out
     }
 

@@ -72,6 +72,16 @@ pub fn parse_object(text: &str, max_depth: u32) -> Option<Vec<Member<'_>>> {
     Some(members)
 }
 
+/// Parses `message` (when given) and the JSON object its `log` holds, and
+/// hands `use_view` the view of both; the one place documents, alerts and
+/// tests build a [`MessageView`] from a message's text.
+pub fn with_message_view<R>(message: Option<&str>, max_depth: u32, use_view: impl FnOnce(&MessageView<'_>) -> R) -> R {
+    let members = message.and_then(|text| parse_object(text, max_depth));
+    let log_text = members.as_deref().and_then(log_object_text);
+    let merged = log_text.as_deref().and_then(|log| parse_object(log, max_depth));
+    use_view(&MessageView { members: members.as_deref(), merged: merged.as_deref() })
+}
+
 /// The text of the message's `log` member when it is a string that may hold
 /// a JSON object (after whitespace, raw or escaped, it starts with `{`):
 /// most logs are plain text and are never unescaped a second time.
@@ -129,11 +139,8 @@ mod tests {
     use super::*;
 
     fn gen3(text: &str) -> String {
-        let members = parse_object(text, 64);
-        let log = members.as_deref().and_then(log_object_text);
-        let merged = log.as_deref().and_then(|log| parse_object(log, 64));
         let mut out = String::new();
-        MessageView { members: members.as_deref(), merged: merged.as_deref() }.write_gen3(&mut out, text);
+        with_message_view(Some(text), 64, |view| view.write_gen3(&mut out, text));
         out
     }
 
