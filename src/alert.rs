@@ -9,11 +9,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
 use crate::json::{write_key, write_str};
 use crate::message::{MessageView, json_string};
+use serde::Deserialize;
 
 /// A response slower than the threshold.
 pub struct SlowResponse<'m> {
@@ -29,9 +27,9 @@ pub fn slow_response<'m>(view: &MessageView<'m>, threshold: f64) -> Option<SlowR
 }
 
 /// A number, or a string holding one.
-fn seconds(raw: &RawValue) -> Option<(Cow<'_, str>, f64)> {
-    let text = match raw.get().as_bytes().first() {
-        Some(b'-' | b'0'..=b'9') => Cow::Borrowed(raw.get()),
+fn seconds(raw: &str) -> Option<(Cow<'_, str>, f64)> {
+    let text = match raw.as_bytes().first() {
+        Some(b'-' | b'0'..=b'9') => Cow::Borrowed(raw),
         Some(b'"') => json_string(raw)?,
         _ => return None,
     };
@@ -50,13 +48,13 @@ struct KubernetesPod<'a> {
 pub fn write_slack_payload(out: &mut String, log_group: &str, view: &MessageView<'_>, slow: &SlowResponse<'_>) {
     let field = |name: &str| -> String {
         match view.get(name) {
-            Some(raw) => json_string(raw).map(Cow::into_owned).unwrap_or_else(|| raw.get().to_owned()),
+            Some(raw) => json_string(raw).map(Cow::into_owned).unwrap_or_else(|| raw.to_owned()),
             None => "-".to_owned(),
         }
     };
     let pod = view
         .get("kubernetes")
-        .and_then(|raw| serde_json::from_str::<KubernetesPod>(raw.get()).ok())
+        .and_then(|raw| serde_json::from_str::<KubernetesPod>(raw).ok())
         .and_then(|kubernetes| kubernetes.pod_name.map(Cow::into_owned))
         .unwrap_or_else(|| "-".to_owned());
     let text = format!(

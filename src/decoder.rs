@@ -81,7 +81,7 @@ impl Decoder {
         let mut options = self.options.clone();
         let applied = top.embedded_options.iter().try_for_each(|(key, value)| {
             let name = &key[EMBEDDED_OPTION_PREFIX.len()..];
-            let text = crate::message::json_string(value).map_or_else(|| value.get().to_owned(), |text| text.into_owned());
+            let text = crate::message::json_string(value.get()).map_or_else(|| value.get().to_owned(), |text| text.into_owned());
             options.set(name, &text)
         });
         // The decoder's depth is its host's ceiling (Fluent Bit cannot read

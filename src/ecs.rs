@@ -30,7 +30,7 @@
 
 use serde_json::value::RawValue;
 
-use crate::json::{push_copied_value, write_key, write_raw_within, write_str};
+use crate::json::{write_key, write_raw_within, write_str};
 use crate::message::{Member, MessageView, json_string, parse_object};
 
 /// The kubernetes members a fluentd record carries, and their ECS paths
@@ -48,37 +48,35 @@ const KUBERNETES: [(&str, &str, &str); 7] = [
 /// Writes the fields derived from the message: `kubernetes`, `container`
 /// and `gen3`, each with a leading comma.
 pub fn write_derived(out: &mut String, view: &MessageView<'_>, max_depth: u32) {
-    if let Some(kubernetes) = view.members.and_then(|_| view.get("kubernetes")).and_then(|raw| parse_object(raw.get(), max_depth)) {
+    if let Some(kubernetes) = view.members.and_then(|_| view.get("kubernetes")).and_then(|raw| parse_object(raw, max_depth)) {
         write_kubernetes(out, &kubernetes, max_depth);
     }
     let container_id = view
         .members
         .and_then(|_| view.get("docker"))
-        .and_then(|raw| parse_object(raw.get(), max_depth))
-        .and_then(|docker| docker.iter().find(|(key, _)| key == "container_id").and_then(|(_, id)| json_string(id)));
+        .and_then(|raw| parse_object(raw, max_depth))
+        .and_then(|docker| docker.iter().find(|member| member.key == "container_id").and_then(|member| json_string(member.value)));
     if let Some(id) = container_id {
         out.push_str(",\"container\":{\"id\":");
         write_str(out, &id);
         out.push('}');
     }
     // The access log: inside `log` (merged), or the message itself.
-    let access: Option<&[Member<'_>]> = view.merged.or(view.members.filter(|members| members.iter().any(|(key, _)| key == "gen3log")));
+    let access: Option<&[Member<'_>]> = view.merged.or(view.members.filter(|members| members.iter().any(|member| member.key == "gen3log")));
     if let Some(fields) = access {
         out.push_str(",\"gen3\":{");
-        for (index, (key, value)) in fields.iter().enumerate() {
+        for (index, member) in fields.iter().enumerate() {
             if index > 0 {
                 out.push(',');
             }
-            write_str(out, key);
-            out.push(':');
-            push_copied_value(out, value.get());
+            member.write(out);
         }
         out.push('}');
     }
 }
 
 fn write_kubernetes(out: &mut String, kubernetes: &[Member<'_>], max_depth: u32) {
-    let value = |name: &str| kubernetes.iter().find(|(key, _)| key == name).map(|(_, value)| *value);
+    let value = |name: &str| kubernetes.iter().find(|member| member.key == name).map(|member| member.value);
     out.push_str(",\"kubernetes\":{");
     let mut first = true;
     let mut open: Option<&str> = None;
@@ -104,7 +102,7 @@ fn write_kubernetes(out: &mut String, kubernetes: &[Member<'_>], max_depth: u32)
         if !field.is_empty() {
             write_key(out, field);
         }
-        write_raw_within(out, raw.get(), max_depth);
+        write_raw_within(out, raw, max_depth);
     }
     if open.is_some() {
         out.push('}');
@@ -116,7 +114,7 @@ fn write_kubernetes(out: &mut String, kubernetes: &[Member<'_>], max_depth: u32)
 /// account and region.
 pub fn write_cloud(out: &mut String, owner: Option<&str>, extracted_fields: Option<&RawValue>) {
     let extracted = extracted_fields.and_then(|raw| parse_object(raw.get(), 2));
-    let field = |name: &str| extracted.as_ref()?.iter().find(|(key, _)| key == name).and_then(|(_, value)| json_string(value));
+    let field = |name: &str| extracted.as_ref()?.iter().find(|member| member.key == name).and_then(|member| json_string(member.value));
     out.push_str(",\"cloud\":{\"provider\":\"aws\"");
     if let Some(account) = field("@aws.account").or_else(|| owner.map(Into::into)) {
         out.push_str(",\"account\":{\"id\":");

@@ -33,7 +33,7 @@ pub fn write_str(out: &mut String, text: &str) {
 /// Length of the prefix of `bytes` with no `"`, `\` or control byte: eight
 /// bytes at a time (SWAR, in u64 so wasm32 gets the same width as x86_64),
 /// since messages are long and nearly all clean.
-fn bytes_needing_no_escape(bytes: &[u8]) -> usize {
+pub fn bytes_needing_no_escape(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // High bit set in a lane whose byte is zero / below 0x20; exact for the
@@ -111,9 +111,10 @@ pub fn nests_deeper_than(text: &[u8], max_depth: u32) -> bool {
 
 /// Appends a JSON value copied from the input: verbatim, unless it holds
 /// something strict parsers refuse although the scan that delimited it let
-/// it through: a number no double can hold (`1e999`, 310+ digits; found by
-/// fuzzing) or a lone UTF-16 surrogate escape (`"\ud800"`). Such a value's
-/// text is kept as a string instead, so every host can read the document.
+/// it through: a number no double can hold (`1e999`, found by fuzzing, or
+/// `2` and 308 zeros: a double ends near 1.8e308) or a lone UTF-16
+/// surrogate escape (`"\ud800"`). Such a value's text is kept as a string
+/// instead, so every host can read the document.
 pub fn push_copied_value(out: &mut String, raw: &str) {
     // Only suspicious text pays for the precise parse.
     let suspicious = has_surrogate_escape(raw.as_bytes()) || (!raw.starts_with('"') && may_hold_unreadable_number(raw.as_bytes()));
@@ -144,8 +145,8 @@ pub fn has_surrogate_escape(text: &[u8]) -> bool {
 }
 
 /// True when `text` (a JSON value) may hold a number with an exponent
-/// (`1e999`, `-2.5E+9`) or 310+ digits: the only ways to write a number no
-/// double can hold. Only the bytes outside strings are looked at, jumping
+/// (`1e999`, `-2.5E+9`) or 309+ digits (`10^308` has 309): the only ways
+/// to write a number no double can hold. Only the bytes outside strings are looked at, jumping
 /// from quote to quote (most of a log's bytes are in strings, and hex ids
 /// such as `45e6` would look like exponents); a rare false alarm only costs
 /// a precise parse.
@@ -180,7 +181,7 @@ fn has_exponent_or_long_number(outside: &[u8]) -> bool {
             return true;
         }
         digits = if byte.is_ascii_digit() { digits + 1 } else { 0 };
-        if digits >= 310 {
+        if digits >= 309 {
             return true;
         }
     }
@@ -239,6 +240,10 @@ mod tests {
         assert!(may_hold_unreadable_number(br#"{"n":2.5e3}"#));
         assert_eq!(copied(r#""1e999""#), r#""1e999""#);
         assert_eq!(copied("123"), "123");
+        // 309 digits: 2e308 is beyond a double, 9.9e307 is not.
+        let just_beyond = format!("2{}", "0".repeat(308));
+        assert_eq!(copied(&just_beyond), format!("\"{just_beyond}\""));
+        assert_eq!(copied(&format!("99{}", "0".repeat(306))), format!("99{}", "0".repeat(306)));
     }
 
     #[test]

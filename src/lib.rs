@@ -26,7 +26,7 @@
 //! | transports and record identity | `transport` |
 //! | the record walk (base64, gzip members, JSON values, envelopes) | `walk`, `emit` |
 //! | the envelope, fast and tolerant | `envelope` |
-//! | the document schemas, error documents | `document`, `message`, `ecs` |
+//! | the document schemas, error documents | `document`, `message`, `members`, `ecs` |
 //! | the alert rule and Slack payload | `alert` |
 //! | errors | `error` |
 //! | options | `options` |
@@ -50,6 +50,7 @@ mod error;
 mod form;
 mod inflate;
 mod json;
+mod members;
 mod message;
 mod options;
 mod output;
@@ -67,6 +68,13 @@ pub use error::ErrorKind;
 pub use options::{OPTIONS, OptionError, OptionKind, OptionSpec, Options, Schema, schema_json};
 pub use output::{AlertFields, Counters, Entry, EntryKind, FnSink, NdjsonOutput, Output, OwnedEntry, Sink};
 pub use time::{MAX_EVENT_MILLIS, MIN_EVENT_MILLIS};
+
+/// Internals the harness holds to reference implementations (the member
+/// reader against serde_json); not a stable API.
+#[doc(hidden)]
+pub mod checked {
+    pub use crate::members::{Member, object_members};
+}
 
 /// JSON writing shared with the adapters, so every host writes strings the
 /// same way.

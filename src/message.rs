@@ -9,14 +9,10 @@
 
 use std::borrow::Cow;
 
-use serde_json::value::RawValue;
-
-use crate::envelope::Members;
-use crate::json::{nests_deeper_than, push_copied_value, trim_json_start, write_str};
+use crate::json::write_str;
+pub use crate::members::Member;
+use crate::members::object_members;
 use crate::transport::CowStr;
-
-/// One member of a JSON object: key (unescaped) and raw value.
-pub type Member<'a> = (Cow<'a, str>, &'a RawValue);
 
 /// What the document writer and the alert rule look at.
 #[derive(Clone, Copy, Default)]
@@ -30,10 +26,10 @@ pub struct MessageView<'m> {
 
 impl<'m> MessageView<'m> {
     /// The value of `name`: the message's own, else the merged access log's.
-    pub fn get(&self, name: &str) -> Option<&'m RawValue> {
+    pub fn get(&self, name: &str) -> Option<&'m str> {
         let own = self.members.into_iter().flatten();
         let merged = self.merged.into_iter().flatten();
-        own.chain(merged).find(|(key, _)| key == name).map(|(_, value)| *value)
+        own.chain(merged).find(|member| member.key == name).map(|member| member.value)
     }
 
     /// Writes the gen3 schema's `message` value: the members, then the merged
@@ -46,14 +42,12 @@ impl<'m> MessageView<'m> {
             return;
         };
         out.push('{');
-        let extra = self.merged.into_iter().flatten().filter(|(key, _)| !members.iter().any(|(own, _)| own == key));
-        for (index, (key, value)) in members.iter().chain(extra).enumerate() {
+        let extra = self.merged.into_iter().flatten().filter(|merged| !members.iter().any(|own| own.key == merged.key));
+        for (index, member) in members.iter().chain(extra).enumerate() {
             if index > 0 {
                 out.push(',');
             }
-            write_str(out, key);
-            out.push(':');
-            push_copied_value(out, value.get());
+            member.write(out);
         }
         out.push('}');
     }
@@ -63,11 +57,7 @@ impl<'m> MessageView<'m> {
 /// `max_depth`; duplicate keys keep their first place and their last value,
 /// as JSON parsers that keep order do.
 pub fn parse_object(text: &str, max_depth: u32) -> Option<Vec<Member<'_>>> {
-    let text = trim_json_start(text);
-    if !text.starts_with('{') || nests_deeper_than(text.as_bytes(), max_depth) {
-        return None;
-    }
-    let Members(mut members) = serde_json::from_str::<Members>(text).ok()?;
+    let mut members = object_members(text, max_depth)?;
     dedupe(&mut members);
     Some(members)
 }
@@ -86,8 +76,8 @@ pub fn with_message_view<R>(message: Option<&str>, max_depth: u32, use_view: imp
 /// a JSON object (after whitespace, raw or escaped, it starts with `{`):
 /// most logs are plain text and are never unescaped a second time.
 pub fn log_object_text<'a>(members: &[Member<'a>]) -> Option<Cow<'a, str>> {
-    let (_, raw) = members.iter().find(|(key, _)| key == "log")?;
-    let mut rest = raw.get().strip_prefix('"')?;
+    let raw = members.iter().find(|member| member.key == "log")?.value;
+    let mut rest = raw.strip_prefix('"')?;
     loop {
         rest = rest.trim_start_matches([' ', '\t']);
         match rest.strip_prefix("\\n").or_else(|| rest.strip_prefix("\\r")).or_else(|| rest.strip_prefix("\\t")) {
@@ -99,11 +89,11 @@ pub fn log_object_text<'a>(members: &[Member<'a>]) -> Option<Cow<'a, str>> {
 }
 
 /// The string a raw JSON value holds, if it is a string.
-pub fn json_string(raw: &RawValue) -> Option<Cow<'_, str>> {
-    if !raw.get().starts_with('"') {
+pub fn json_string(raw: &str) -> Option<Cow<'_, str>> {
+    if !raw.starts_with('"') {
         return None;
     }
-    serde_json::from_str::<CowStr>(raw.get()).ok().map(|text| text.0)
+    serde_json::from_str::<CowStr>(raw).ok().map(|text| text.0)
 }
 
 fn dedupe(members: &mut Vec<Member<'_>>) {
@@ -111,9 +101,10 @@ fn dedupe(members: &mut Vec<Member<'_>>) {
     if members.len() <= 32 {
         let mut index = 1;
         while index < members.len() {
-            if let Some(earlier) = members[..index].iter().position(|(key, _)| *key == members[index].0) {
-                let (_, value) = members.remove(index);
-                members[earlier].1 = value;
+            if let Some(earlier) = members[..index].iter().position(|member| member.key == members[index].key) {
+                let later = members.remove(index);
+                members[earlier].value = later.value;
+                members[earlier].suspect = later.suspect;
             } else {
                 index += 1;
             }
@@ -122,12 +113,15 @@ fn dedupe(members: &mut Vec<Member<'_>>) {
     }
     let mut position: std::collections::HashMap<Cow<'_, str>, usize> = std::collections::HashMap::with_capacity(members.len());
     let mut unique: Vec<Member<'_>> = Vec::with_capacity(members.len());
-    for (key, value) in members.drain(..) {
-        match position.get(&key) {
-            Some(&at) => unique[at].1 = value,
+    for member in members.drain(..) {
+        match position.get(&member.key) {
+            Some(&at) => {
+                unique[at].value = member.value;
+                unique[at].suspect = member.suspect;
+            }
             None => {
-                position.insert(key.clone(), unique.len());
-                unique.push((key, value));
+                position.insert(member.key.clone(), unique.len());
+                unique.push(member);
             }
         }
     }
@@ -169,8 +163,8 @@ mod tests {
         let log = log_object_text(&members).unwrap();
         let merged = parse_object(&log, 64).unwrap();
         let view = MessageView { members: Some(&members), merged: Some(&merged) };
-        assert_eq!(view.get("response_secs").unwrap().get(), "1");
-        assert_eq!(view.get("user_id").unwrap().get(), r#""u""#);
+        assert_eq!(view.get("response_secs").unwrap(), "1");
+        assert_eq!(view.get("user_id").unwrap(), r#""u""#);
         assert!(view.get("absent").is_none());
     }
 }

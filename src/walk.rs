@@ -321,7 +321,7 @@ fn event_id<'e>(raw: Option<&'e serde_json::value::RawValue>) -> Result<std::bor
     let raw = raw.ok_or("event has no id")?;
     let text = raw.get();
     match text.as_bytes().first() {
-        Some(b'"') => crate::message::json_string(raw).ok_or_else(|| format!("event id {text} is not a readable string")),
+        Some(b'"') => crate::message::json_string(raw.get()).ok_or_else(|| format!("event id {text} is not a readable string")),
         Some(b'-' | b'0'..=b'9') => Ok(std::borrow::Cow::Borrowed(text)),
         _ => Err(format!("event id {text} is not a string or a number")),
     }

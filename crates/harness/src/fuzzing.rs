@@ -133,9 +133,11 @@ pub fn core(data: &[u8]) {
 /// Target `forms`: the bytes as one record's data in the input form the
 /// second byte picks, so the fuzzer reaches envelope parsing without having
 /// to find gzip + base64 (one form per execution: the fuzzer's coverage
-/// feedback chooses among them).
+/// feedback chooses among them). The bytes, mostly envelope text, also go
+/// through the core's member reader, held to serde_json.
 pub fn forms(data: &[u8]) {
     let [selector, form, payload @ ..] = data else { return };
+    crate::members::check_members(payload);
     let wrapped = wrap_in_form(payload, *form);
     let output = crate::native(&wrapped, &options_from(*selector));
     check_output("forms", &wrapped, &output);

@@ -17,6 +17,7 @@ pub mod fixtures;
 pub mod fluent_bit;
 pub mod fuzzing;
 pub mod lua;
+pub mod members;
 pub mod redpanda_connect;
 
 use std::sync::OnceLock;
