@@ -796,8 +796,8 @@ def s3_objects(pipe: Pipeline, bucket: str) -> list[tuple[str, bytes]]:
 
 
 def decompress(body: bytes) -> bytes:
-    """An archived object as out_s3 wrote it: gzip, or zstd (pyzstd, for a
-    variant with `compression: zstd`)."""
+    """An archived object as out_s3 wrote it: zstd (document archives, by
+    default; pyzstd) or gzip (dead letters, `archive_compression: gzip`)."""
     if body.startswith(b"\x28\xb5\x2f\xfd"):
         import pyzstd
         return pyzstd.decompress(body)
@@ -938,7 +938,7 @@ def main() -> int:
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="a commons-list fluent_bit setting for the work tree's runs (JSON value), e.g. output_workers=2")
     parser.add_argument("--variant", action="append", metavar="NAME:KEY=VALUE,...",
-                        help="the work tree again with these fluent_bit settings (repeatable), e.g. workers:search_workers=2")
+                        help="the work tree again with these fluent_bit settings (repeatable), e.g. noworkers:search_workers=0")
     parser.add_argument("--profile", action="store_true", help="perf record Fluent Bit in each run; report shares")
     parser.add_argument("--mix", default="gen3-traffic", choices=["gen3-traffic", "varied"],
                         help="the workload generator's event mix")

@@ -57,8 +57,14 @@ def _option_keys(dep: Deployment, configured: dict[str, str | None]) -> list[tup
     return [("set", sets), ("remove", removes)]
 
 
+# The S3 object name's extension for each out_s3 compression.
+_S3_SUFFIX = {"gzip": ".json.gz", "zstd": ".json.zst"}
+
+
 def _s3_output(fb: dict, match_key: str, match: str, bucket: str, region: str, endpoint: str | None,
-               key_format: str, store_dir: str) -> list[tuple[str, object]]:
+               key_format: str, store_dir: str, compression: str = "gzip") -> list[tuple[str, object]]:
+    """An out_s3 output; `key_format` without its extension, which follows
+    `compression`."""
     items: list[tuple[str, object]] = [
         ("name", "s3"),
         (match_key, match),
@@ -68,8 +74,8 @@ def _s3_output(fb: dict, match_key: str, match: str, bucket: str, region: str, e
     if endpoint:
         items.append(("endpoint", endpoint))
     items += [
-        ("s3_key_format", key_format),
-        ("compression", "gzip"),
+        ("s3_key_format", key_format + _S3_SUFFIX[compression]),
+        ("compression", compression),
         ("json_date_key", "false"),
         ("total_file_size", fb["s3_total_file_size"]),
         ("upload_timeout", fb["s3_upload_timeout"]),
@@ -340,10 +346,10 @@ event id and the commons (search/ holds the matching index templates)."""
     for c in dep.commons:
         out.append("")
         out += yaml_comment(f"{c.name}: archive (the Lambda's <commons>-logging bucket), dead letters, alerts.", "    ")
-        key_tail = f"{c.name}-%Y%m%dT%H%M%S-$UUID.json.gz"
+        key_tail = f"{c.name}-%Y%m%dT%H%M%S-$UUID"
         out += list_item(_s3_output(fb,
             "match", c.tag, c.s3.bucket, c.s3.region, c.s3.endpoint,
-            f"/{c.s3.prefix}%Y/%m/%d/%H/{key_tail}", f"{store}/{c.name}"))
+            f"/{c.s3.prefix}%Y/%m/%d/%H/{key_tail}", f"{store}/{c.name}", fb["archive_compression"]))
         # Names cannot contain '.', so `<name>.dead-letter` never collides
         # with another commons' store_dir.
         out += list_item(_s3_output(fb,
@@ -373,7 +379,7 @@ delivery still holds the options `modify` set), or the Lua split failed
 replayed.""", "    ")
     out += list_item(_s3_output(fb,
         "match_regex", r"^undecoded\.", dep.dead_letter_bucket, dep.aws_region, dep.dead_letter_endpoint,
-        "/undecoded/%Y/%m/%d/%H/$TAG[1]-%Y%m%dT%H%M%S-$UUID.json.gz", f"{store}/_undecoded"))
+        "/undecoded/%Y/%m/%d/%H/$TAG[1]-%Y%m%dT%H%M%S-$UUID", f"{store}/_undecoded"))
     out += yaml_comment("""
 Everything posted to a tag of no listed commons (decoded as commons
 `unknown`): its documents, error documents and alerts, kept in the
@@ -383,7 +389,7 @@ dead-letter bucket instead of being dropped by Fluent Bit as unroutable.
     out += list_item(_s3_output(fb,
         "match_regex", r"^(cwlogs|alert|error)\.(?!" + listed + "$)",
         dep.dead_letter_bucket, dep.aws_region, dep.dead_letter_endpoint,
-        "/unrouted/%Y/%m/%d/%H/$TAG[1]-%Y%m%dT%H%M%S-$UUID.json.gz", f"{store}/_unrouted"))
+        "/unrouted/%Y/%m/%d/%H/$TAG[1]-%Y%m%dT%H%M%S-$UUID", f"{store}/_unrouted"))
     out.append("")
     out.append("parsers:")
     out += list_item([("name", JSON_PARSER), ("format", "json")])

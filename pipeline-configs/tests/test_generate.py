@@ -295,6 +295,7 @@ def test_search_output(pipeline, commons):
             "retry_limit": "no_limits",
             "storage.total_limit_size": "10G",
             "buffer_size": "false",
+            "workers": "2",
         }
         if schema == "ecs":
             # The output writes the record time as @timestamp itself: the
@@ -315,12 +316,14 @@ def test_search_output(pipeline, commons):
 def test_s3_outputs(pipeline, commons):
     outputs = pipeline["pipeline"]["outputs"]
     s3 = [o for o in outputs if o["name"] == "s3"]
-    common_keys = {"compression": "gzip", "json_date_key": "false", "total_file_size": "50M",
-                   "upload_timeout": "5m", "retry_limit": "no_limits"}
+    common_keys = {"json_date_key": "false", "total_file_size": "50M", "upload_timeout": "5m", "retry_limit": "no_limits"}
     for o in s3:
         assert {k: o[k] for k in common_keys} == common_keys, o
         assert o["s3_key_format"].startswith("/")
-        assert o["s3_key_format"].endswith("-$UUID.json.gz")
+        # Document archives zstd (the default), dead letters gzip.
+        archive = o.get("match", "").startswith("cwlogs.")
+        assert o["compression"] == ("zstd" if archive else "gzip"), o
+        assert o["s3_key_format"].endswith("-$UUID.json.zst" if archive else "-$UUID.json.gz")
 
     when = dt.datetime(2019, 3, 1, 17, 34, 34)
     for c in commons:
@@ -330,7 +333,7 @@ def test_s3_outputs(pipeline, commons):
         bucket = c["s3"]["bucket"] if "s3" in c else f"{name}-logging"
         assert doc["bucket"] == dead["bucket"] == bucket
         key = doc["s3_key_format"].replace("$UUID", "AbCd1234")
-        assert when.strftime(key) == f"/{c.get('s3', {}).get('prefix', 'forwarded_')}2019/03/01/17/{name}-20190301T173434-AbCd1234.json.gz"
+        assert when.strftime(key) == f"/{c.get('s3', {}).get('prefix', 'forwarded_')}2019/03/01/17/{name}-20190301T173434-AbCd1234.json.zst"
         assert when.strftime(dead["s3_key_format"]) == f"/dead-letter/2019/03/01/17/{name}-20190301T173434-$UUID.json.gz"
         assert doc["store_dir"] == f"/var/lib/fluent-bit/s3/{name}"
         assert dead["store_dir"] == f"/var/lib/fluent-bit/s3/{name}.dead-letter"
@@ -478,7 +481,7 @@ def test_defaults(generate_from):
     assert "aws_auth" not in search
     assert doc["bucket"] == dead["bucket"] == "tinycommons-logging"
     assert doc["region"] == "us-east-1" and "endpoint" not in doc
-    assert doc["s3_key_format"] == "/forwarded_%Y/%m/%d/%H/tinycommons-%Y%m%dT%H%M%S-$UUID.json.gz"
+    assert doc["s3_key_format"] == "/forwarded_%Y/%m/%d/%H/tinycommons-%Y%m%dT%H%M%S-$UUID.json.zst"
     assert unrouted["bucket"] == "cwlogs-dead-letter"
     assert p["pipeline"]["inputs"][0]["port"] == "9880"
     conf = (out / "front" / "nginx.conf").read_text(encoding="utf-8")
@@ -650,26 +653,32 @@ def test_fluent_bit_tuning_and_local_slack(generate_from, example):
     """The settings a benchmark or a site tunes: Fluent Bit's flush and
     monitoring port, the search output's workers, out_s3's upload size and
     timeout, and where alerts are posted (a local capture)."""
-    example["fluent_bit"].update({"flush": 0.5, "monitoring_port": 2021, "search_workers": 2,
+    example["fluent_bit"].update({"flush": 0.5, "monitoring_port": 2021, "search_workers": 0, "archive_compression": "gzip",
                                   "s3_total_file_size": "8M", "s3_upload_timeout": "30s",
                                   "slack_host": "127.0.0.1", "slack_port": 8080, "slack_tls": False})
     pipeline = load_pipeline(generate_from(example))
     assert pipeline["service"]["flush"] == "0.5"
     assert pipeline["service"]["http_port"] == "2021"
     outputs = pipeline["pipeline"]["outputs"]
-    assert {o.get("workers") for o in outputs if o["name"] == "opensearch"} == {"2"}
+    assert all("workers" not in o for o in outputs if o["name"] == "opensearch")
     assert all(o["total_file_size"] == "8M" and o["upload_timeout"] == "30s" for o in outputs if o["name"] == "s3")
+    assert all(o["compression"] == "gzip" and o["s3_key_format"].endswith(".json.gz") for o in outputs if o["name"] == "s3")
     for o in (o for o in outputs if o["name"] == "http"):
         assert (o["host"], o["port"], o["tls"]) == ("127.0.0.1", "8080", "off") and "tls.verify" not in o
-    # Defaults: no workers key (none), Slack over TLS.
-    defaults = load_pipeline(generate_from(example_data()))
-    assert all("workers" not in o for o in defaults["pipeline"]["outputs"] if o["name"] == "opensearch")
+    # Defaults: two search workers, zstd document archives, gzip dead letters.
+    defaults = load_pipeline(generate_from(example_data()))["pipeline"]["outputs"]
+    assert {o.get("workers") for o in defaults if o["name"] == "opensearch"} == {"2"}
+    s3 = [o for o in defaults if o["name"] == "s3"]
+    archives = [o for o in s3 if o.get("match", "").startswith("cwlogs.")]
+    assert archives and all(o["compression"] == "zstd" and o["s3_key_format"].endswith(".json.zst") for o in archives)
+    assert all(o["compression"] == "gzip" and o["s3_key_format"].endswith(".json.gz") for o in s3 if o not in archives)
 
 
 @pytest.mark.parametrize("key,value,message", [
     ("flush", 0, "fluent_bit.flush"), ("flush", "1", "fluent_bit.flush"), ("search_workers", 17, "worker threads"),
     ("s3_upload_timeout", "5 minutes", "a duration"), ("s3_total_file_size", "50MB", "a size"),
     ("slack_tls", "no", "true or false"), ("monitoring_port", 0, "port number"),
+    ("archive_compression", "lz4", "one of gzip, zstd"),
 ])
 def test_fluent_bit_tuning_refused(generate_from, example, key, value, message):
     example["fluent_bit"][key] = value
