@@ -11,7 +11,7 @@ commons takes.
 
 from __future__ import annotations
 
-from .model import Commons, Deployment, sanitise_tag
+from .model import FLUENT_BIT_ANSWER_SECS, Commons, Deployment, sanitise_tag
 from .schema import ALERT_STREAMS, COMMONS, SCHEMA, SLOW_THRESHOLD
 from .shapes import SHAPES, record_accessor
 from .yaml_text import header, list_item, on, yaml_block, yaml_comment
@@ -204,6 +204,10 @@ Firehose sends at most 64 MiB per request.""", "    ")
         ("storage.type", "filesystem"),
         ("buffer_max_size", "64M"),
         ("successful_response_code", 201),
+        # in_http otherwise drops a connection unread for 10 s (its HTTP
+        # server's idle timeout): deliveries queued behind filters busy with
+        # earlier ones got nginx 502s (interpreter, 8 x 10,000 events).
+        ("net.io_timeout", f"{FLUENT_BIT_ANSWER_SECS}s"),
         # The tag of a POST to `/` (any other path makes its own tag): it is
         # decoded as commons `unknown` and reaches the dead letter, not dropped.
         ("tag", "cwlogs.unlisted"),

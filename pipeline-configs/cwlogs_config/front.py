@@ -21,7 +21,7 @@ import json
 import re
 from pathlib import Path
 
-from .model import Deployment
+from .model import FLUENT_BIT_ANSWER_SECS, Deployment
 from .yaml_text import header, yaml_comment
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -66,6 +66,7 @@ def render_nginx(dep: Deployment, source: str, overrides: list[str]) -> str:
         "tls_certificate": f["tls_certificate"],
         "tls_certificate_key": f["tls_certificate_key"],
         "fluent_bit_url": f["fluent_bit_url"],
+        "answer_timeout": str(FLUENT_BIT_ANSWER_SECS),
     })
 
 

@@ -33,6 +33,10 @@ BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 S3_PREFIX_RE = re.compile(r"[A-Za-z0-9_.=/-]*")
 ENDPOINT_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?")
 HOST_RE = re.compile(r"[A-Za-z0-9.-]+")
+# How long the front waits for Fluent Bit's answer to a delivery (Firehose
+# waits 180 s), and how long in_http keeps a delivery's connection while
+# filters busy with earlier deliveries leave it unread.
+FLUENT_BIT_ANSWER_SECS = 170
 # Index names must be lowercase: allow only strftime fields that print digits.
 DATE_FORMAT_RE = re.compile(r"(?:%[YGVmdHjUWyg]|[a-z0-9._-])+")
 STREAM_RE = re.compile(r"[^,\s]+")

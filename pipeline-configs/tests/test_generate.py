@@ -124,6 +124,8 @@ def test_service_and_input(pipeline):
         "storage.type": "filesystem",
         "buffer_max_size": "64M",
         "successful_response_code": "201",
+        # As long as the front waits for the answer (nginx.conf).
+        "net.io_timeout": "170s",
         # POST / gets the input's tag: decoded as `unknown`, dead-lettered.
         "tag": "cwlogs.unlisted",
     }
