@@ -9,9 +9,10 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use serde::Deserialize;
+
 use crate::json::{write_key, write_str};
 use crate::message::{MessageView, json_string};
-use serde::Deserialize;
 
 /// A response slower than the threshold.
 pub struct SlowResponse<'m> {

@@ -146,10 +146,10 @@ pub fn has_surrogate_escape(text: &[u8]) -> bool {
 
 /// True when `text` (a JSON value) may hold a number with an exponent
 /// (`1e999`, `-2.5E+9`) or 309+ digits (`10^308` has 309): the only ways
-/// to write a number no double can hold. Only the bytes outside strings are looked at, jumping
-/// from quote to quote (most of a log's bytes are in strings, and hex ids
-/// such as `45e6` would look like exponents); a rare false alarm only costs
-/// a precise parse.
+/// to write a number no double can hold. Only the bytes outside strings
+/// are looked at, jumping from quote to quote (most of a log's bytes are in
+/// strings, and hex ids such as `45e6` would look like exponents); a rare
+/// false alarm only costs a precise parse.
 fn may_hold_unreadable_number(text: &[u8]) -> bool {
     let mut rest = text;
     loop {
