@@ -73,7 +73,7 @@ pub use time::{MAX_EVENT_MILLIS, MIN_EVENT_MILLIS};
 /// reader against serde_json); not a stable API.
 #[doc(hidden)]
 pub mod checked {
-    pub use crate::members::{Member, object_members};
+    pub use crate::members::{Member, object_members, string_text};
 }
 
 /// JSON writing shared with the adapters, so every host writes strings the

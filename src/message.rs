@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use crate::json::write_str;
 pub use crate::members::Member;
-use crate::members::object_members;
+use crate::members::{object_members, string_text};
 use crate::transport::CowStr;
 
 /// What the document writer and the alert rule look at.
@@ -82,7 +82,7 @@ pub fn log_object_text<'a>(members: &[Member<'a>]) -> Option<Cow<'a, str>> {
         rest = rest.trim_start_matches([' ', '\t']);
         match rest.strip_prefix("\\n").or_else(|| rest.strip_prefix("\\r")).or_else(|| rest.strip_prefix("\\t")) {
             Some(after) => rest = after,
-            None if rest.starts_with('{') => return json_string(raw),
+            None if rest.starts_with('{') => return string_text(raw),
             None => return None,
         }
     }
