@@ -30,19 +30,25 @@ pub fn write_str(out: &mut String, text: &str) {
     out.push('"');
 }
 
+// SWAR (eight bytes in a u64, so wasm32 gets the same width as x86_64):
+// a word of the byte repeated, and the high bit of every lane.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in a lane of `word` whose byte is zero; exact for the lowest
+/// such lane, which is all that is used.
+fn zero_lanes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
 /// Length of the prefix of `bytes` with no `"`, `\` or control byte: eight
-/// bytes at a time (SWAR, in u64 so wasm32 gets the same width as x86_64),
-/// since messages are long and nearly all clean.
+/// bytes at a time, since messages are long and nearly all clean.
 pub fn bytes_needing_no_escape(bytes: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // High bit set in a lane whose byte is zero / below 0x20; exact for the
-    // lowest such lane, which is all that is used.
-    let zero_lanes = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
     let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
         let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        // Below 0x20: the same borrow trick against 0x20 in every lane.
         let special = zero_lanes(word ^ (ONES * u64::from(b'"')))
             | zero_lanes(word ^ (ONES * u64::from(b'\\')))
             | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
@@ -52,6 +58,20 @@ pub fn bytes_needing_no_escape(bytes: &[u8]) -> usize {
         offset += 8;
     }
     offset + chunks.remainder().iter().position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20).unwrap_or(chunks.remainder().len())
+}
+
+/// Offset of the first `\` in `bytes` at or after `from`, or `bytes.len()`:
+/// eight bytes at a time.
+pub fn next_backslash(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let found = zero_lanes(u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ (ONES * u64::from(b'\\')));
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    bytes[at.min(bytes.len())..].iter().position(|&byte| byte == b'\\').map_or(bytes.len(), |offset| at + offset)
 }
 
 /// Appends `"key":` for a key that needs no escaping.

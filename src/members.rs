@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{bytes_needing_no_escape, push_copied_value};
+use crate::json::{bytes_needing_no_escape, next_backslash, push_copied_value};
 use crate::transport::CowStr;
 
 /// A digit run this long may be a number beyond a double (`10^308` has 309
@@ -134,22 +134,6 @@ pub fn string_text(raw: &str) -> Option<Cow<'_, str>> {
         start = backslash + 2;
         backslash = next_backslash(bytes, start);
     }
-}
-
-/// Offset of the first `\` at or after `from`, or `bytes.len()`.
-fn next_backslash(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut at = from;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ (ONES * u64::from(b'\\'));
-        let found = word.wrapping_sub(ONES) & !word & HIGHS;
-        if found != 0 {
-            return at + (found.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    bytes[at.min(bytes.len())..].iter().position(|&byte| byte == b'\\').map_or(bytes.len(), |offset| at + offset)
 }
 
 struct Reader<'a> {
