@@ -98,12 +98,13 @@ pub fn object_members(text: &str, max_depth: u32) -> Option<Vec<Member<'_>>> {
     (reader.at == reader.bytes.len()).then_some(members)
 }
 
-/// The text of a string value this reader accepted (`raw`, quotes
-/// included). Escapes are decoded here, finding backslashes eight bytes at
-/// a time: an access log inside `log` has one every few bytes, and
-/// serde_json's per-escape work was most of reading it. A `\u` escape (rare
-/// in logs) sends the string to serde_json, which pairs surrogates and
-/// refuses lone ones; so does anything this reader would not have accepted.
+/// The text of a JSON string literal already validated (`raw`, quotes
+/// included; by this reader or serde_json: raw quotes and control bytes
+/// are not looked for here). Escapes are decoded here, finding backslashes
+/// eight bytes at a time: an access log inside `log` has one every few
+/// bytes, and serde_json's per-escape work was most of reading it. A `\u`
+/// escape (rare in logs), or an escape JSON does not have, sends the string
+/// to serde_json, which pairs surrogates and refuses lone ones.
 pub fn string_text(raw: &str) -> Option<Cow<'_, str>> {
     let strict = || serde_json::from_str::<CowStr<'_>>(raw).ok().map(|text| text.0);
     let Some(inner) = raw.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')) else { return strict() };

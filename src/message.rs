@@ -12,7 +12,6 @@ use std::borrow::Cow;
 use crate::json::write_str;
 pub use crate::members::Member;
 use crate::members::{object_members, string_text};
-use crate::transport::CowStr;
 
 /// What the document writer and the alert rule look at.
 #[derive(Clone, Copy, Default)]
@@ -82,18 +81,20 @@ pub fn log_object_text<'a>(members: &[Member<'a>]) -> Option<Cow<'a, str>> {
         rest = rest.trim_start_matches([' ', '\t']);
         match rest.strip_prefix("\\n").or_else(|| rest.strip_prefix("\\r")).or_else(|| rest.strip_prefix("\\t")) {
             Some(after) => rest = after,
-            None if rest.starts_with('{') => return string_text(raw),
+            None if rest.starts_with('{') => return json_string(raw),
             None => return None,
         }
     }
 }
 
-/// The string a raw JSON value holds, if it is a string.
+/// The string a raw JSON value holds, if it is a string. Every caller
+/// passes a value already validated (by the member reader or serde_json),
+/// as [`string_text`] requires.
 pub fn json_string(raw: &str) -> Option<Cow<'_, str>> {
     if !raw.starts_with('"') {
         return None;
     }
-    serde_json::from_str::<CowStr>(raw).ok().map(|text| text.0)
+    string_text(raw)
 }
 
 fn dedupe(members: &mut Vec<Member<'_>>) {
