@@ -316,6 +316,34 @@ def status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def resident_by_holder(pid: int, root: Path) -> dict[str, float]:
+    """Fluent Bit's resident memory in MB by what holds it, from its smaps:
+    anonymous memory (malloc arenas, the wasm instance, Lua), the filesystem
+    buffer's mapped chunks, out_s3's mapped buffer files, and the rest
+    (binary, libraries)."""
+    holders = dict.fromkeys(("anonymous", "buffer chunks", "s3 buffers", "binary and libraries"), 0.0)
+    storage, s3_store = str(root / "storage") + "/", str(root / "s3") + "/"
+    holder = "anonymous"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        first = line.split(maxsplit=1)[0] if line else ""
+        if first.endswith(":"):
+            if first == "Rss:":
+                holders[holder] += int(line.split()[1]) / 1024
+            continue
+        # A mapping's header: range, permissions, offset, device, inode, path.
+        fields = line.split(maxsplit=5)
+        path = fields[5] if len(fields) > 5 else ""
+        if not path or path.startswith("["):
+            holder = "anonymous"
+        elif path.startswith(s3_store):
+            holder = "s3 buffers"
+        elif path.startswith(storage):
+            holder = "buffer chunks"
+        else:
+            holder = "binary and libraries"
+    return {name: round(mb, 1) for name, mb in holders.items()}
+
+
 def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
 
@@ -342,6 +370,8 @@ class RunResult:
     # The largest anonymous and file-backed (chunk mmaps) resident sizes sampled.
     peak_anon_mb: float = 0.0
     peak_file_mb: float = 0.0
+    # What held the memory at the sample with the most resident in all.
+    peak_holders: dict = field(default_factory=dict)
     stalled: bool = False
     failures: list = field(default_factory=list)
     retried_posts: int = 0
@@ -651,6 +681,9 @@ def one_run(args, build: Build, mode: str, shape: str, concurrency: int, deliver
                 try:
                     result.peak_anon_mb = max(result.peak_anon_mb, status_kb(pipe.fb.pid, "RssAnon") / 1024)
                     result.peak_file_mb = max(result.peak_file_mb, status_kb(pipe.fb.pid, "RssFile") / 1024)
+                    holders = resident_by_holder(pipe.fb.pid, root)
+                    if sum(holders.values()) > sum(result.peak_holders.values()):
+                        result.peak_holders = holders
                 except OSError:
                     return
 
@@ -1017,6 +1050,9 @@ def main() -> int:
             print(json.dumps(r.profile, indent=1))
         if r.threads:
             print(f"threads ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): {json.dumps(r.threads)}")
+        if r.peak_holders:
+            print(f"peak resident MB by holder ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): "
+                  f"{json.dumps(r.peak_holders)}")
         for f in r.failures:
             print(f"  problem ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): {f}")
     if args.json:
