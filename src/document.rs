@@ -13,7 +13,6 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use base64::Engine as _;
-use serde_json::value::RawValue;
 
 use crate::alert::{SlowResponse, slow_response, write_slack_payload};
 use crate::ecs;
@@ -54,7 +53,7 @@ pub struct ValidEvent<'e> {
     pub id: Cow<'e, str>,
     pub timestamp_ms: i64,
     pub message: &'e str,
-    pub extracted_fields: Option<&'e RawValue>,
+    pub extracted_fields: Option<&'e str>,
 }
 
 /// The parts of an envelope's documents that every event shares.
@@ -139,7 +138,7 @@ fn lambda_parts(
         if !RESERVED_KEYS.contains(&key.as_ref()) && !key.starts_with(EMBEDDED_OPTION_PREFIX) {
             write_str(&mut prefix, key);
             prefix.push(':');
-            write_raw_within(&mut prefix, value.get(), max_depth);
+            write_raw_within(&mut prefix, value, max_depth);
             prefix.push(',');
         }
     }
@@ -178,7 +177,7 @@ fn ecs_parts(
             prefix.push(',');
             write_str(&mut prefix, key);
             prefix.push(':');
-            write_raw_within(&mut prefix, value.get(), max_depth);
+            write_raw_within(&mut prefix, value, max_depth);
         }
     }
     let mut suffix = String::with_capacity(128 + origin.ecs_firehose.len() + origin.ecs_kinesis.len());
@@ -256,7 +255,7 @@ fn write_with_view(
             if let Some(fields) = event.extracted_fields {
                 out.push(',');
                 write_key(out, "extractedFields");
-                write_raw_within(out, fields.get(), style.max_json_depth);
+                write_raw_within(out, fields, style.max_json_depth);
             }
             out.push(',');
             write_key(out, "id");
@@ -286,7 +285,7 @@ fn write_ecs(out: &mut String, parts: &EnvelopeParts<'_>, event: &ValidEvent<'_>
     out.push_str(&parts.prefix);
     if let Some(fields) = event.extracted_fields {
         out.push_str(",\"extracted_fields\":");
-        write_raw_within(out, fields.get(), max_depth);
+        write_raw_within(out, fields, max_depth);
     }
     out.push_str(&parts.suffix);
 }

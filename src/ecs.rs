@@ -28,8 +28,6 @@
 //! account-level subscription gives them, else the envelope's owner and no
 //! region.
 
-use serde_json::value::RawValue;
-
 use crate::json::{write_key, write_raw_within, write_str};
 use crate::message::{Member, MessageView, json_string, parse_object};
 
@@ -112,8 +110,8 @@ fn write_kubernetes(out: &mut String, kubernetes: &[Member<'_>], max_depth: u32)
 
 /// Writes `"cloud":{...}` with a leading comma: the provider, and the source
 /// account and region.
-pub fn write_cloud(out: &mut String, owner: Option<&str>, extracted_fields: Option<&RawValue>) {
-    let extracted = extracted_fields.and_then(|raw| parse_object(raw.get(), 2));
+pub fn write_cloud(out: &mut String, owner: Option<&str>, extracted_fields: Option<&str>) {
+    let extracted = extracted_fields.and_then(|raw| parse_object(raw, 2));
     let field = |name: &str| extracted.as_ref()?.iter().find(|member| member.key == name).and_then(|member| json_string(member.value));
     out.push_str(",\"cloud\":{\"provider\":\"aws\"");
     if let Some(account) = field("@aws.account").or_else(|| owner.map(Into::into)) {
@@ -163,7 +161,7 @@ mod tests {
     #[test]
     fn the_source_account_and_region() {
         let mut out = String::new();
-        let fields: &RawValue = serde_json::from_str(r#"{"@aws.account":"123456789012","@aws.region":"us-west-2"}"#).unwrap();
+        let fields = r#"{"@aws.account":"123456789012","@aws.region":"us-west-2"}"#;
         write_cloud(&mut out, Some("707767160287"), Some(fields));
         assert_eq!(out, r#","cloud":{"provider":"aws","account":{"id":"123456789012"},"region":"us-west-2"}"#);
         out.clear();

@@ -1,7 +1,11 @@
 //! The CloudWatch Logs subscription envelope, read two ways.
 //!
-//! [`parse`] is the fast path: one serde pass over valid UTF-8, strings
-//! borrowed from the input where JSON escapes allow. When it fails, or an
+//! [`parse`] is the fast path: one pass over valid UTF-8, strings borrowed
+//! from the input where JSON escapes allow. Envelopes as CloudWatch writes
+//! them are read by [`read_common`], which unescapes each message in the
+//! pass that validates it (messages are most of the input, and serde_json's
+//! per-escape work and copies were the largest part of reading them);
+//! anything else it leaves to serde_json. When that fails, or an
 //! event in it is unusable, [`parse_tolerant`] reads the same bytes member
 //! by member and event by event (delimited by `json::value_end`, which does
 //! not validate), so one event with invalid UTF-8, a lone surrogate escape
@@ -16,6 +20,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_json::value::RawValue;
 
 use crate::json::has_surrogate_escape;
+use crate::members::Reader;
 use crate::scan::{array_elements, object_members};
 use crate::transport::CowStr;
 
@@ -33,8 +38,9 @@ pub struct Envelope<'a> {
     /// How many events `logEvents` holds, kept or not.
     pub events_total: usize,
     /// Fields the envelope carries that we do not know (e.g. `policyLevel`),
-    /// in input order; they are copied into every document.
-    pub extra: Vec<(Cow<'a, str>, &'a RawValue)>,
+    /// with their JSON text, in input order; they are copied into every
+    /// document.
+    pub extra: Vec<(Cow<'a, str>, &'a str)>,
 }
 
 /// One event of `logEvents`.
@@ -47,15 +53,16 @@ pub enum EventSlot<'a> {
     Unreadable { raw: &'a [u8], reason: String },
 }
 
-/// One log event, each field kept as it came so a bad one can be reported.
+/// One log event, each field kept as it came (its JSON text) so a bad one
+/// can be reported.
 #[derive(Debug)]
 pub struct LogEvent<'a> {
-    pub id: Option<&'a RawValue>,
-    pub timestamp: Option<&'a RawValue>,
+    pub id: Option<&'a str>,
+    pub timestamp: Option<&'a str>,
     pub message: Message<'a>,
     /// `extractedFields` of account-level and cross-account subscriptions
     /// (e.g. `@aws.account`, `@aws.region`: the source account and region).
-    pub extracted_fields: Option<&'a RawValue>,
+    pub extracted_fields: Option<&'a str>,
 }
 
 #[derive(Debug)]
@@ -72,10 +79,152 @@ pub enum Message<'a> {
 /// # Errors
 /// serde_json's error when `text` is not an envelope of this shape.
 pub fn parse(text: &str, max_events: usize) -> Result<Envelope<'_>, serde_json::Error> {
+    match read_common(text, max_events) {
+        Some(envelope) => Ok(envelope),
+        None => parse_with_serde(text, max_events),
+    }
+}
+
+/// [`parse`] by serde_json alone: what [`read_common`] is held to.
+///
+/// # Errors
+/// serde_json's error when `text` is not an envelope of this shape.
+pub fn parse_with_serde(text: &str, max_events: usize) -> Result<Envelope<'_>, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let envelope = EnvelopeSeed { max_events }.deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(envelope)
+}
+
+/// Values nested deeper than this (below an event's fields or an unknown
+/// envelope field) are left to serde_json, whose skipping is not recursive.
+const COMMON_MAX_DEPTH: u32 = 64;
+
+/// `text` as [`parse`] reads it with serde_json, when it has the shape
+/// CloudWatch writes: member names without escapes, metadata that are
+/// strings, events that are objects whose message is a string, nesting
+/// under [`COMMON_MAX_DEPTH`]. `None` for anything else, valid or not: the
+/// caller then asks serde_json, so this reader decides nothing serde_json
+/// would decide otherwise (the `core` fuzz target holds the two equal).
+pub fn read_common(text: &str, max_events: usize) -> Option<Envelope<'_>> {
+    let mut reader = Reader::new(text, COMMON_MAX_DEPTH);
+    let mut envelope = Envelope::default();
+    reader.skip_whitespace();
+    members(&mut reader, |reader, key| {
+        match key {
+            "messageType" => envelope.message_type = Some(reader.string_text()?),
+            "owner" => envelope.owner = Some(reader.string_text()?),
+            "logGroup" => envelope.log_group = Some(reader.string_text()?),
+            "logStream" => envelope.log_stream = Some(reader.string_text()?),
+            "subscriptionFilters" => {
+                let mut filters = Vec::new();
+                elements(reader, |reader| {
+                    filters.push(reader.string_text()?);
+                    Some(())
+                })?;
+                envelope.subscription_filters = Some(filters);
+            }
+            "logEvents" => {
+                let mut events = Vec::new();
+                let mut total = 0;
+                elements(reader, |reader| {
+                    total += 1;
+                    if events.len() < max_events {
+                        events.push(EventSlot::Parsed(common_event(reader)?, None));
+                    } else {
+                        reader.value(1)?;
+                    }
+                    Some(())
+                })?;
+                envelope.log_events = Some(events);
+                envelope.events_total = total;
+            }
+            _ => {
+                let start = reader.at();
+                reader.value(1)?;
+                envelope.extra.push((Cow::Borrowed(key), reader.since(start)));
+            }
+        }
+        Some(())
+    })?;
+    reader.skip_whitespace();
+    reader.at_end().then_some(envelope)
+}
+
+/// One event object as [`LogEvent`]'s serde reading gives it (the last of
+/// a repeated field wins), when its message is a string.
+fn common_event<'a>(reader: &mut Reader<'a>) -> Option<LogEvent<'a>> {
+    let mut event = LogEvent { id: None, timestamp: None, message: Message::Missing, extracted_fields: None };
+    members(reader, |reader, key| {
+        if key == "message" {
+            event.message = Message::Text(reader.string_text()?);
+            return Some(());
+        }
+        let start = reader.at();
+        reader.value(1)?;
+        let raw = reader.since(start);
+        match key {
+            "id" => event.id = Some(raw),
+            "timestamp" => event.timestamp = Some(raw),
+            "extractedFields" => event.extracted_fields = Some(raw),
+            _ => {}
+        }
+        Some(())
+    })?;
+    Some(event)
+}
+
+/// The members of the object starting here, each value read by
+/// `read_value` (called with the reader at the value and the member's
+/// name, which has no escape).
+fn members<'a>(reader: &mut Reader<'a>, mut read_value: impl FnMut(&mut Reader<'a>, &'a str) -> Option<()>) -> Option<()> {
+    if !reader.eat(b'{') {
+        return None;
+    }
+    reader.skip_whitespace();
+    if reader.eat(b'}') {
+        return Some(());
+    }
+    loop {
+        // A name with an escape is left to serde_json (it would be unescaped).
+        let Some(Cow::Borrowed(key)) = reader.string_text() else { return None };
+        reader.skip_whitespace();
+        if !reader.eat(b':') {
+            return None;
+        }
+        reader.skip_whitespace();
+        read_value(reader, key)?;
+        reader.skip_whitespace();
+        if reader.eat(b'}') {
+            return Some(());
+        }
+        if !reader.eat(b',') {
+            return None;
+        }
+        reader.skip_whitespace();
+    }
+}
+
+/// The elements of the array starting here, each read by `read_element`.
+fn elements<'a>(reader: &mut Reader<'a>, mut read_element: impl FnMut(&mut Reader<'a>) -> Option<()>) -> Option<()> {
+    if !reader.eat(b'[') {
+        return None;
+    }
+    reader.skip_whitespace();
+    if reader.eat(b']') {
+        return Some(());
+    }
+    loop {
+        read_element(reader)?;
+        reader.skip_whitespace();
+        if reader.eat(b']') {
+            return Some(());
+        }
+        if !reader.eat(b',') {
+            return None;
+        }
+        reader.skip_whitespace();
+    }
 }
 
 /// The tolerant path: `bytes` (one JSON value) read member by member and
@@ -118,7 +267,7 @@ pub fn parse_tolerant(bytes: &[u8], max_events: usize) -> Result<Envelope<'_>, S
             }
             _ => {
                 let raw: &RawValue = serde_json::from_slice(value).map_err(|e| field("valid JSON", e))?;
-                envelope.extra.push((key, raw));
+                envelope.extra.push((key, raw.get()));
             }
         }
     }
@@ -176,7 +325,7 @@ impl<'de> Visitor<'de> for EnvelopeSeed {
                 }
                 _ => {
                     let value: &'de RawValue = map.next_value()?;
-                    envelope.extra.push((key, value));
+                    envelope.extra.push((key, value.get()));
                 }
             }
         }
@@ -238,10 +387,10 @@ impl<'de> Deserialize<'de> for LogEvent<'de> {
                 let mut event = LogEvent { id: None, timestamp: None, message: Message::Missing, extracted_fields: None };
                 while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
                     match key.as_ref() {
-                        "id" => event.id = Some(map.next_value()?),
-                        "timestamp" => event.timestamp = Some(map.next_value()?),
+                        "id" => event.id = Some(map.next_value::<&'de RawValue>()?.get()),
+                        "timestamp" => event.timestamp = Some(map.next_value::<&'de RawValue>()?.get()),
                         "message" => event.message = map.next_value()?,
-                        "extractedFields" => event.extracted_fields = Some(map.next_value()?),
+                        "extractedFields" => event.extracted_fields = Some(map.next_value::<&'de RawValue>()?.get()),
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -324,7 +473,7 @@ mod tests {
             let events = envelope.log_events.as_ref().unwrap();
             let EventSlot::Parsed(first, _) = &events[0] else { panic!("parsed") };
             assert!(matches!(&first.message, Message::Text(text) if text == "a\"b"));
-            assert_eq!(first.extracted_fields.unwrap().get(), r#"{"@aws.account":"123"}"#);
+            assert_eq!(first.extracted_fields.unwrap(), r#"{"@aws.account":"123"}"#);
         }
     }
 

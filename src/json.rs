@@ -41,17 +41,22 @@ fn zero_lanes(word: u64) -> u64 {
     word.wrapping_sub(ONES) & !word & HIGHS
 }
 
+/// High bit set in a lane of `word` (eight bytes, little-endian) holding
+/// `"`, `\` or a control byte; exact for the lowest such lane.
+pub fn escape_lanes(word: u64) -> u64 {
+    // Below 0x20: the same borrow trick against 0x20 in every lane.
+    zero_lanes(word ^ (ONES * u64::from(b'"')))
+        | zero_lanes(word ^ (ONES * u64::from(b'\\')))
+        | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS)
+}
+
 /// Length of the prefix of `bytes` with no `"`, `\` or control byte: eight
 /// bytes at a time, since messages are long and nearly all clean.
 pub fn bytes_needing_no_escape(bytes: &[u8]) -> usize {
     let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-        // Below 0x20: the same borrow trick against 0x20 in every lane.
-        let special = zero_lanes(word ^ (ONES * u64::from(b'"')))
-            | zero_lanes(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        let special = escape_lanes(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
         if special != 0 {
             return offset + (special.trailing_zeros() / 8) as usize;
         }

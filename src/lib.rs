@@ -70,9 +70,10 @@ pub use output::{AlertFields, Counters, Entry, EntryKind, FnSink, NdjsonOutput, 
 pub use time::{MAX_EVENT_MILLIS, MIN_EVENT_MILLIS};
 
 /// Internals the harness holds to reference implementations (the member
-/// reader against serde_json); not a stable API.
+/// reader and the envelope reader against serde_json); not a stable API.
 #[doc(hidden)]
 pub mod checked {
+    pub use crate::envelope::{parse_with_serde as parse_envelope_with_serde, read_common as read_common_envelope};
     pub use crate::members::{Member, object_members, string_text};
 }
 

@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{bytes_needing_no_escape, next_backslash, push_copied_value};
+use crate::json::{bytes_needing_no_escape, escape_lanes, next_backslash, push_copied_value};
 use crate::transport::CowStr;
 
 /// A digit run this long may be a number beyond a double (`10^308` has 309
@@ -57,7 +57,7 @@ impl Member<'_> {
 /// (whitespace around it allowed) nesting at most `max_depth` levels (the
 /// object itself is level 1); `None` otherwise.
 pub fn object_members(text: &str, max_depth: u32) -> Option<Vec<Member<'_>>> {
-    let mut reader = Reader { bytes: text.as_bytes(), at: 0, max_depth, suspect: false };
+    let mut reader = Reader::new(text, max_depth);
     reader.skip_whitespace();
     if max_depth == 0 || !reader.eat(b'{') {
         return None;
@@ -121,23 +121,33 @@ pub fn string_text(raw: &str) -> Option<Cow<'_, str>> {
         if backslash == bytes.len() {
             return Some(Cow::Owned(text));
         }
-        text.push(match bytes.get(backslash + 1) {
-            Some(b'"') => '"',
-            Some(b'\\') => '\\',
-            Some(b'/') => '/',
-            Some(b'b') => '\u{8}',
-            Some(b'f') => '\u{c}',
-            Some(b'n') => '\n',
-            Some(b'r') => '\r',
-            Some(b't') => '\t',
-            _ => return strict(),
-        });
+        let Some(unescaped) = bytes.get(backslash + 1).copied().and_then(simple_escape) else { return strict() };
+        text.push(unescaped);
         start = backslash + 2;
         backslash = next_backslash(bytes, start);
     }
 }
 
-struct Reader<'a> {
+/// What a one-letter escape (the letter after the backslash) stands for;
+/// `None` for `u` and for letters JSON does not have.
+fn simple_escape(letter: u8) -> Option<char> {
+    Some(match letter {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
+}
+
+/// A validating JSON reader over text, accepting what serde_json accepts
+/// when it skips a value (used for values copied as they came).
+pub(crate) struct Reader<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     at: usize,
     max_depth: u32,
@@ -146,21 +156,40 @@ struct Reader<'a> {
     suspect: bool,
 }
 
-impl Reader<'_> {
-    fn skip_whitespace(&mut self) {
+impl<'a> Reader<'a> {
+    /// A reader at the start of `text`; containers may nest `max_depth`
+    /// levels.
+    pub(crate) fn new(text: &'a str, max_depth: u32) -> Self {
+        Reader { text, bytes: text.as_bytes(), at: 0, max_depth, suspect: false }
+    }
+
+    /// The text from byte `start` to where the reader is.
+    pub(crate) fn since(&self, start: usize) -> &'a str {
+        &self.text[start..self.at]
+    }
+
+    pub(crate) fn at(&self) -> usize {
+        self.at
+    }
+
+    pub(crate) fn at_end(&self) -> bool {
+        self.at == self.bytes.len()
+    }
+
+    pub(crate) fn skip_whitespace(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
             self.at += 1;
         }
     }
 
-    fn eat(&mut self, byte: u8) -> bool {
+    pub(crate) fn eat(&mut self, byte: u8) -> bool {
         let found = self.bytes.get(self.at) == Some(&byte);
         self.at += usize::from(found);
         found
     }
 
     /// One value starting here, inside `depth` levels of nesting.
-    fn value(&mut self, depth: u32) -> Option<()> {
+    pub(crate) fn value(&mut self, depth: u32) -> Option<()> {
         match *self.bytes.get(self.at)? {
             b'"' => self.string().map(drop),
             b'{' => self.container(depth + 1, true),
@@ -242,6 +271,74 @@ impl Reader<'_> {
                     }
                 }
                 // A control byte: JSON strings may not hold one raw.
+                _ => return None,
+            }
+        }
+    }
+
+    /// The string literal whose opening quote should be here, unescaped in
+    /// the same pass that validates it (borrowed when it has no escape):
+    /// what serde_json gives for it as a string, or `None` where serde_json
+    /// refuses it. A `\u` escape (rare in logs) sends the literal to
+    /// serde_json, which pairs surrogates and refuses lone ones.
+    pub(crate) fn string_text(&mut self) -> Option<Cow<'a, str>> {
+        let literal_start = self.at;
+        if !self.eat(b'"') {
+            return None;
+        }
+        let run_start = self.at;
+        self.at += bytes_needing_no_escape(&self.bytes[self.at..]);
+        match *self.bytes.get(self.at)? {
+            b'"' => {
+                self.at += 1;
+                return Some(Cow::Borrowed(&self.text[run_start..self.at - 1]));
+            }
+            b'\\' => {}
+            _ => return None,
+        }
+        // Escapes come every few bytes in an access log inside `log`, so the
+        // runs between them are copied eight bytes at a time into bytes (no
+        // call per run) and the excess cut off; the result is the input's
+        // runs and ASCII, so it is UTF-8 (checked: no unsafe here).
+        let bytes = self.bytes;
+        let mut text = Vec::with_capacity(2 * (self.at - run_start) + 16);
+        text.extend_from_slice(&bytes[run_start..self.at]);
+        let mut at = self.at;
+        loop {
+            // `at` is at a backslash.
+            match bytes.get(at + 1).copied().and_then(simple_escape) {
+                Some(unescaped) => text.push(unescaped as u8),
+                None if bytes.get(at + 1) == Some(&b'u') => {
+                    self.at = literal_start;
+                    self.string()?;
+                    return serde_json::from_str::<CowStr<'a>>(self.since(literal_start)).ok().map(|text| text.0);
+                }
+                None => return None,
+            }
+            at += 2;
+            while let Some(chunk) = bytes.get(at..at + 8) {
+                let chunk: [u8; 8] = chunk.try_into().expect("8 bytes");
+                text.extend_from_slice(&chunk);
+                let special = escape_lanes(u64::from_le_bytes(chunk));
+                if special != 0 {
+                    let clean = (special.trailing_zeros() / 8) as usize;
+                    text.truncate(text.len() - 8 + clean);
+                    at += clean;
+                    break;
+                }
+                at += 8;
+            }
+            if at + 8 > bytes.len() {
+                let clean = bytes_needing_no_escape(&bytes[at..]);
+                text.extend_from_slice(&bytes[at..at + clean]);
+                at += clean;
+            }
+            match *bytes.get(at)? {
+                b'"' => {
+                    self.at = at + 1;
+                    return String::from_utf8(text).ok().map(Cow::Owned);
+                }
+                b'\\' => {}
                 _ => return None,
             }
         }

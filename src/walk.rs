@@ -317,11 +317,10 @@ fn valid_event<'e>(slot: &'e EventSlot<'e>) -> Result<ValidEvent<'e>, InvalidEve
 
 /// The event id as a string: CloudWatch sends a string of digits; some
 /// emulators send a number, kept digit for digit.
-fn event_id<'e>(raw: Option<&'e serde_json::value::RawValue>) -> Result<std::borrow::Cow<'e, str>, String> {
-    let raw = raw.ok_or("event has no id")?;
-    let text = raw.get();
+fn event_id(text: Option<&str>) -> Result<std::borrow::Cow<'_, str>, String> {
+    let text = text.ok_or("event has no id")?;
     match text.as_bytes().first() {
-        Some(b'"') => crate::message::json_string(raw.get()).ok_or_else(|| format!("event id {text} is not a readable string")),
+        Some(b'"') => crate::message::json_string(text).ok_or_else(|| format!("event id {text} is not a readable string")),
         Some(b'-' | b'0'..=b'9') => Ok(std::borrow::Cow::Borrowed(text)),
         _ => Err(format!("event id {text} is not a string or a number")),
     }
@@ -329,8 +328,8 @@ fn event_id<'e>(raw: Option<&'e serde_json::value::RawValue>) -> Result<std::bor
 
 /// The event's epoch-millisecond timestamp, in the range every host
 /// carries.
-fn event_timestamp(raw: Option<&serde_json::value::RawValue>) -> Result<i64, String> {
-    let text = raw.ok_or("event has no timestamp")?.get();
+fn event_timestamp(text: Option<&str>) -> Result<i64, String> {
+    let text = text.ok_or("event has no timestamp")?;
     let millis = text
         .parse::<i64>()
         .ok()

@@ -134,10 +134,12 @@ pub fn core(data: &[u8]) {
 /// second byte picks, so the fuzzer reaches envelope parsing without having
 /// to find gzip + base64 (one form per execution: the fuzzer's coverage
 /// feedback chooses among them). The bytes, mostly envelope text, also go
-/// through the core's member reader, held to serde_json.
+/// through the core's member reader and envelope reader, each held to
+/// serde_json.
 pub fn forms(data: &[u8]) {
     let [selector, form, payload @ ..] = data else { return };
     crate::members::check_members(payload);
+    crate::envelope::check_envelope(payload);
     let wrapped = wrap_in_form(payload, *form);
     let output = crate::native(&wrapped, &options_from(*selector));
     check_output("forms", &wrapped, &output);

@@ -12,6 +12,7 @@
 //!
 //! The component is compiled once per test binary ([`component_decoder`]).
 
+pub mod envelope;
 #[path = "../../../tests/support/fixtures.rs"]
 pub mod fixtures;
 pub mod fluent_bit;
