@@ -660,12 +660,15 @@ def one_run(args, build: Build, mode: str, shape: str, concurrency: int, deliver
     try:
         pipe.start()
         # Warm-up: one small delivery through everything, not timed.
-        threads = post_all(pipe, [warmup], 1, RunResult("", "", "", 0))
+        warmup_result = RunResult("", "", "", 0)
+        threads = post_all(pipe, [warmup], 1, warmup_result)
         for t in threads:
             t.join()
-        ok, _ = wait_for(pipe, len(warmup.documents), args.stall_secs)
+        ok, stats = wait_for(pipe, len(warmup.documents), args.stall_secs)
         if not ok:
-            raise RuntimeError("the warm-up delivery never reached search:\n" + pipe.fb.tail())
+            raise RuntimeError(f"the warm-up delivery never reached search ({stats['created']} of "
+                               f"{len(warmup.documents)} documents; its post: "
+                               f"{'; '.join(warmup_result.failures) or 'answered 200'}):\n" + pipe.fb.tail())
         base_docs = len(warmup.documents)
         expected_docs = base_docs + sum(len(d.documents) for d in deliveries)
         if profile:
