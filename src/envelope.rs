@@ -105,7 +105,7 @@ const COMMON_MAX_DEPTH: u32 = 64;
 /// strings, events that are objects whose message is a string, nesting
 /// under [`COMMON_MAX_DEPTH`]. `None` for anything else, valid or not: the
 /// caller then asks serde_json, so this reader decides nothing serde_json
-/// would decide otherwise (the `core` fuzz target holds the two equal).
+/// would decide otherwise (the `forms` fuzz target holds the two equal).
 pub fn read_common(text: &str, max_events: usize) -> Option<Envelope<'_>> {
     let mut reader = Reader::new(text, COMMON_MAX_DEPTH);
     let mut envelope = Envelope::default();

@@ -7,7 +7,8 @@
 //! lone surrogate escape, a number no double holds). This reader does all
 //! of it in the one pass and accepts exactly what serde_json accepts for an
 //! object of raw values (the harness holds it to that on mutated inputs,
-//! and so does the `core` fuzz target).
+//! and so does the `core` fuzz target). Its reader also reads envelopes
+//! (`envelope::read_common`).
 
 use std::borrow::Cow;
 
@@ -296,8 +297,8 @@ impl<'a> Reader<'a> {
             b'\\' => {}
             _ => return None,
         }
-        // Escapes come every few bytes in an access log inside `log`, so the
-        // runs between them are copied eight bytes at a time into bytes (no
+        // A Kubernetes line inside a message has an escape every few bytes,
+        // so the runs between them are copied eight bytes at a time (no copy
         // call per run) and the excess cut off; the result is the input's
         // runs and ASCII, so it is UTF-8 (checked: no unsafe here).
         let bytes = self.bytes;
