@@ -178,14 +178,7 @@ fn common_event<'a>(reader: &mut Reader<'a>) -> Option<LogEvent<'a>> {
 /// `read_value` (called with the reader at the value and the member's
 /// name, which has no escape).
 fn members<'a>(reader: &mut Reader<'a>, mut read_value: impl FnMut(&mut Reader<'a>, &'a str) -> Option<()>) -> Option<()> {
-    if !reader.eat(b'{') {
-        return None;
-    }
-    reader.skip_whitespace();
-    if reader.eat(b'}') {
-        return Some(());
-    }
-    loop {
+    separated(reader, b'{', b'}', |reader| {
         // A name with an escape is left to serde_json (it would be unescaped).
         let Some(Cow::Borrowed(key)) = reader.string_text() else { return None };
         reader.skip_whitespace();
@@ -193,31 +186,29 @@ fn members<'a>(reader: &mut Reader<'a>, mut read_value: impl FnMut(&mut Reader<'
             return None;
         }
         reader.skip_whitespace();
-        read_value(reader, key)?;
-        reader.skip_whitespace();
-        if reader.eat(b'}') {
-            return Some(());
-        }
-        if !reader.eat(b',') {
-            return None;
-        }
-        reader.skip_whitespace();
-    }
+        read_value(reader, key)
+    })
 }
 
 /// The elements of the array starting here, each read by `read_element`.
-fn elements<'a>(reader: &mut Reader<'a>, mut read_element: impl FnMut(&mut Reader<'a>) -> Option<()>) -> Option<()> {
-    if !reader.eat(b'[') {
+fn elements<'a>(reader: &mut Reader<'a>, read_element: impl FnMut(&mut Reader<'a>) -> Option<()>) -> Option<()> {
+    separated(reader, b'[', b']', read_element)
+}
+
+/// `open`, then items read by `read_item` separated by commas, then
+/// `close`, whitespace allowed between them.
+fn separated<'a>(reader: &mut Reader<'a>, open: u8, close: u8, mut read_item: impl FnMut(&mut Reader<'a>) -> Option<()>) -> Option<()> {
+    if !reader.eat(open) {
         return None;
     }
     reader.skip_whitespace();
-    if reader.eat(b']') {
+    if reader.eat(close) {
         return Some(());
     }
     loop {
-        read_element(reader)?;
+        read_item(reader)?;
         reader.skip_whitespace();
-        if reader.eat(b']') {
+        if reader.eat(close) {
             return Some(());
         }
         if !reader.eat(b',') {

@@ -29,6 +29,29 @@ use wasmtime::component::Component;
 
 pub use fixtures::{Fixture, fixture, fixtures, render};
 
+/// Calls `check` on every one-byte deletion, and every replacement by a
+/// byte that matters to JSON, of each seed text; returns how many texts it
+/// checked. The differential tests of the core's JSON readers use it.
+pub fn for_each_one_byte_mutation(seeds: &[&str], check: impl Fn(&[u8])) -> usize {
+    const BYTES: &[u8] = b"\"\\{}[],:0-.eE+tfnu \x01\x7fd8";
+    let mut checked = 0;
+    for seed in seeds {
+        let seed = seed.as_bytes();
+        for at in 0..seed.len() {
+            let mut deleted = seed.to_vec();
+            deleted.remove(at);
+            check(&deleted);
+            for &byte in BYTES {
+                let mut replaced = seed.to_vec();
+                replaced[at] = byte;
+                check(&replaced);
+            }
+            checked += 1 + BYTES.len();
+        }
+    }
+    checked
+}
+
 /// The embedded component, compiled once per test binary.
 pub fn compiled_component() -> &'static (Engine, Component) {
     static COMPILED: OnceLock<(Engine, Component)> = OnceLock::new();

@@ -111,22 +111,7 @@ mod tests {
             r#" { "a" : [ ] , "b" : { } , "c\u00e9\n" : "\ud83d\ude00 \ud800" , "d" : -12.5E+3 } "#,
             r#"{"k":"v","k":[{"x":[["y"]]}],"n":0,"m":-0,"z":"\\\"\/\b\f\n\r\t"}"#,
         ];
-        let bytes: &[u8] = b"\"\\{}[],:0-.eE+tfnu \x01\x7fd8";
-        let mut cases = 0;
-        for seed in seeds {
-            let seed = seed.as_bytes();
-            for at in 0..seed.len() {
-                let mut deleted = seed.to_vec();
-                deleted.remove(at);
-                check_members(&deleted);
-                for &byte in bytes {
-                    let mut replaced = seed.to_vec();
-                    replaced[at] = byte;
-                    check_members(&replaced);
-                    cases += 2;
-                }
-            }
-        }
+        let cases = crate::for_each_one_byte_mutation(&seeds, check_members);
         assert!(cases > 4000, "{cases}");
         check_members(format!("{{\"a\":{}}}", "2".repeat(309)).as_bytes());
     }
