@@ -43,6 +43,20 @@ pub struct Envelope<'a> {
     pub extra: Vec<(Cow<'a, str>, &'a str)>,
 }
 
+impl<'a> Envelope<'a> {
+    /// The field a metadata member (a string CloudWatch always sends) fills,
+    /// named once for the three readers.
+    fn metadata_mut(&mut self, key: &str) -> Option<&mut Option<Cow<'a, str>>> {
+        Some(match key {
+            "messageType" => &mut self.message_type,
+            "owner" => &mut self.owner,
+            "logGroup" => &mut self.log_group,
+            "logStream" => &mut self.log_stream,
+            _ => return None,
+        })
+    }
+}
+
 /// One event of `logEvents`.
 #[derive(Debug)]
 pub enum EventSlot<'a> {
@@ -111,11 +125,11 @@ pub fn read_common(text: &str, max_events: usize) -> Option<Envelope<'_>> {
     let mut envelope = Envelope::default();
     reader.skip_whitespace();
     members(&mut reader, |reader, key| {
+        if let Some(field) = envelope.metadata_mut(key) {
+            *field = Some(reader.string_text()?);
+            return Some(());
+        }
         match key {
-            "messageType" => envelope.message_type = Some(reader.string_text()?),
-            "owner" => envelope.owner = Some(reader.string_text()?),
-            "logGroup" => envelope.log_group = Some(reader.string_text()?),
-            "logStream" => envelope.log_stream = Some(reader.string_text()?),
             "subscriptionFilters" => {
                 let mut filters = Vec::new();
                 elements(reader, |reader| {
@@ -230,16 +244,11 @@ pub fn parse_tolerant(bytes: &[u8], max_events: usize) -> Result<Envelope<'_>, S
         let key = serde_json::from_slice::<CowStr<'_>>(&bytes[key]).map_err(|error| format!("unreadable key: {error}"))?.0;
         let value = &bytes[value];
         let field = |what: &str, error: serde_json::Error| format!("{key} is not {what}: {error}");
+        if let Some(metadata) = envelope.metadata_mut(&key) {
+            *metadata = Some(serde_json::from_slice::<CowStr<'_>>(value).map_err(|e| field("a string", e))?.0);
+            continue;
+        }
         match key.as_ref() {
-            "messageType" | "owner" | "logGroup" | "logStream" => {
-                let text = serde_json::from_slice::<CowStr<'_>>(value).map_err(|e| field("a string", e))?.0;
-                *match key.as_ref() {
-                    "messageType" => &mut envelope.message_type,
-                    "owner" => &mut envelope.owner,
-                    "logGroup" => &mut envelope.log_group,
-                    _ => &mut envelope.log_stream,
-                } = Some(text);
-            }
             "subscriptionFilters" => {
                 let filters: Vec<CowStr<'_>> = serde_json::from_slice(value).map_err(|e| field("an array of strings", e))?;
                 envelope.subscription_filters = Some(filters.into_iter().map(|filter| filter.0).collect());
@@ -300,11 +309,11 @@ impl<'de> Visitor<'de> for EnvelopeSeed {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
         let mut envelope = Envelope::default();
         while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
+            if let Some(field) = envelope.metadata_mut(&key) {
+                *field = Some(map.next_value::<CowStr<'de>>()?.0);
+                continue;
+            }
             match key.as_ref() {
-                "messageType" => envelope.message_type = Some(map.next_value::<CowStr<'de>>()?.0),
-                "owner" => envelope.owner = Some(map.next_value::<CowStr<'de>>()?.0),
-                "logGroup" => envelope.log_group = Some(map.next_value::<CowStr<'de>>()?.0),
-                "logStream" => envelope.log_stream = Some(map.next_value::<CowStr<'de>>()?.0),
                 "subscriptionFilters" => {
                     let filters: Vec<CowStr<'de>> = map.next_value()?;
                     envelope.subscription_filters = Some(filters.into_iter().map(|filter| filter.0).collect());
