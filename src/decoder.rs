@@ -12,7 +12,7 @@ use crate::form::{Form, next_member_start, starts_like_envelope};
 use crate::options::{OptionError, Options};
 use crate::output::{Counters, Output, Sink};
 use crate::scan::{skip_whitespace, value_end};
-use crate::transport::{DataRecord, EMBEDDED_OPTION_PREFIX, KinesisRecord, Origin, TopLevel};
+use crate::transport::{DataRecord, EMBEDDED_OPTION_PREFIX, FIRST_RECORD_INDEX, KinesisRecord, Origin, TopLevel};
 use crate::walk::{Buffers, Walk};
 
 /// Decodes `payload` with `options`, keeping every entry in memory.
@@ -228,10 +228,21 @@ fn json_payload(walk: &mut Walk<'_>, payload: &[u8], body: &[u8], top: Option<To
             }
         }
     } else if let Some(records) = &top.firehose_records {
+        let first = match top.first_record_index.map(first_record_index).transpose() {
+            Ok(first) => first.unwrap_or(0),
+            Err(reason) => {
+                walk.counters.records += 1;
+                return walk.record_failed(
+                    &Origin::plain("payload".to_owned(), 0),
+                    Failure::new(ErrorKind::InvalidRecord, reason),
+                    payload,
+                );
+            }
+        };
         for (index, raw) in records.iter().enumerate() {
             walk.sink.progress(consumed(raw));
             walk.counters.records += 1;
-            let origin = Origin::firehose(index, top.request_id, top.timestamp, max_depth);
+            let origin = Origin::firehose(first + index, top.request_id, top.timestamp, max_depth);
             match serde_json::from_str::<DataRecord>(raw.get()) {
                 Ok(record) => walk.base64_record(&origin, &record.data),
                 Err(error) => {
@@ -254,6 +265,22 @@ fn json_payload(walk: &mut Walk<'_>, payload: &[u8], body: &[u8], top: Option<To
         walk.record_failed(&Origin::plain("payload".to_owned(), 0), Failure::new(ErrorKind::UnrecognisedInput, reason), payload);
     }
 }
+
+/// The front's `firstRecordIndex`: a whole number that a record index
+/// (`usize` on every host, 32 bits in wasm) holds with room for the part's
+/// records. Anything else is refused with the whole payload, so no record
+/// is stored under an index it does not have.
+fn first_record_index(raw: &RawValue) -> Result<usize, String> {
+    raw.get()
+        .parse::<u32>()
+        .ok()
+        .filter(|&first| first <= FIRST_RECORD_INDEX_MAX)
+        .map(|first| first as usize)
+        .ok_or_else(|| format!("{FIRST_RECORD_INDEX} must be a whole number from 0 to {FIRST_RECORD_INDEX_MAX} (the front sets it when it splits a Firehose delivery)"))
+}
+
+/// Firehose sends at most 64 MiB, so a delivery has fewer records than this.
+const FIRST_RECORD_INDEX_MAX: u32 = 1 << 30;
 
 fn invalid_record(walk: &mut Walk<'_>, label: &str, index: usize, raw: &RawValue, what: &str, error: &serde_json::Error) {
     let failure = Failure::new(ErrorKind::InvalidRecord, format!("not {what}: {error}"));

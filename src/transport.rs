@@ -22,6 +22,13 @@ use crate::json::{write_key, write_raw_within};
 /// documents.
 pub const EMBEDDED_OPTION_PREFIX: &str = "gen3_cwlogs_";
 
+/// A member the Firehose front (pipeline-configs' firehose.js) adds when it
+/// posts a large delivery to Fluent Bit in parts: where the part's first
+/// record sits in the delivery Firehose sent, so each record keeps its
+/// index (in documents, error reasons and error-document ids) whichever
+/// part carries it.
+pub const FIRST_RECORD_INDEX: &str = "firstRecordIndex";
+
 /// The top level of a JSON object payload. The known keys tell the form;
 /// keys with [`EMBEDDED_OPTION_PREFIX`] are kept for hosts that read
 /// options from the payload.
@@ -33,6 +40,9 @@ pub struct TopLevel<'a> {
     pub firehose_records: Option<Vec<&'a RawValue>>,
     pub request_id: Option<&'a RawValue>,
     pub timestamp: Option<&'a RawValue>,
+    /// Not Firehose's: [`FIRST_RECORD_INDEX`], which this project's front
+    /// adds to each part of a delivery it splits.
+    pub first_record_index: Option<&'a RawValue>,
     /// A Lambda's CloudWatch Logs event: `{"awslogs": {"data": ...}}`.
     pub awslogs: Option<&'a RawValue>,
     /// Whether the object has `logEvents`: an envelope.
@@ -58,6 +68,7 @@ impl<'de> Deserialize<'de> for TopLevel<'de> {
                         "records" => top.firehose_records = Some(map.next_value()?),
                         "requestId" => top.request_id = Some(map.next_value()?),
                         "timestamp" => top.timestamp = Some(map.next_value()?),
+                        FIRST_RECORD_INDEX => top.first_record_index = Some(map.next_value()?),
                         "awslogs" => top.awslogs = Some(map.next_value()?),
                         "logEvents" => {
                             top.has_log_events = true;

@@ -5,6 +5,7 @@
 mod component;
 mod fluent_bit;
 mod hosts;
+mod parts;
 mod redpanda_connect;
 mod robustness;
 mod seed;
