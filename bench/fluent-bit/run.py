@@ -174,12 +174,13 @@ def remove_worktree(work: Path):
 @dataclass
 class Delivery:
     commons: str
-    body: bytes                     # gzip'd, as Firehose sends with GZIP content encoding
+    body: bytes                     # as posted: plain (the stacks' NONE content encoding) or gzip'd (--gzip)
     events: int
     documents: list[tuple[str, int]]  # (event id, time in ms)
     documents_by_id: dict = field(default_factory=dict)
     errors: int = 0
     alerts: list[str] = field(default_factory=list)
+    gzipped: bool = False
 
 
 def workload(records: int, events: int, seed: int, log_group: str, mix: str) -> bytes:
@@ -222,7 +223,7 @@ def iso_millis(text: str) -> int:
     return int(round(when.timestamp() * 1000))
 
 
-def make_deliveries(shape: str, count: int, first_seed: int, bad_every: int, mix: str) -> list[Delivery]:
+def make_deliveries(shape: str, count: int, first_seed: int, bad_every: int, mix: str, gzipped: bool) -> list[Delivery]:
     records, events = SHAPES[shape]
     out = []
     for i in range(count):
@@ -234,7 +235,8 @@ def make_deliveries(shape: str, count: int, first_seed: int, bad_every: int, mix
             value["records"].append({"data": base64.b64encode(b"not gzip at all").decode()})
             payload = json.dumps(value).encode()
         documents, full, errors, alerts = expected(payload, commons)
-        d = Delivery(commons["name"], gzip.compress(payload, 6), records * events, documents, errors=errors, alerts=alerts)
+        body = gzip.compress(payload, 6) if gzipped else payload
+        d = Delivery(commons["name"], body, records * events, documents, errors=errors, alerts=alerts, gzipped=gzipped)
         # A sample of full documents, checked field by field afterwards.
         d.documents_by_id = {doc["id"]: doc for doc in full[::97]}
         out.append(d)
@@ -432,15 +434,17 @@ class Pipeline:
             for key in ("monitoring_port", "slack_host", "slack_port", "slack_tls", "s3_upload_timeout",
                         "s3_total_file_size"):
                 del fluent_bit[key]
-        fluent_bit.update(self.settings)
+        fluent_bit.update({k: v for k, v in self.settings.items() if not k.startswith("front.")})
+        front = {"listen": 443, "server_name": "localhost",
+                 "tls_certificate": "/etc/nginx/tls/front.crt", "tls_certificate_key": "/etc/nginx/tls/front.key"}
+        front.update({k[len("front."):]: v for k, v in self.settings.items() if k.startswith("front.")})
         return {
             "aws_region": "us-east-1",
             "dead_letter_bucket": DEAD_LETTER_BUCKET,
             "dead_letter_endpoint": moto,
             "fluent_bit": fluent_bit,
             "elasticsearch": {"host": "127.0.0.1", "port": self.ports["search"], "tls": False, "output": "opensearch"},
-            "front": {"listen": 443, "server_name": "localhost",
-                      "tls_certificate": "/etc/nginx/tls/front.crt", "tls_certificate_key": "/etc/nginx/tls/front.key"},
+            "front": front,
             "commons": commons,
         }
 
@@ -577,17 +581,19 @@ def nginx_modules_dir() -> Path:
     raise RuntimeError("nginx's njs module is not installed (apt-get install nginx libnginx-mod-http-js)")
 
 
-def firehose_headers(request_id: str, commons: str) -> dict:
-    # What Firehose's HTTP endpoint destination sends (GZIP content encoding).
-    return {
+def firehose_headers(request_id: str, commons: str, gzipped: bool) -> dict:
+    # What Firehose's HTTP endpoint destination sends.
+    headers = {
         "X-Amz-Firehose-Request-Id": request_id,
         "X-Amz-Firehose-Protocol-Version": "1.0",
         "X-Amz-Firehose-Source-Arn": f"arn:aws:firehose:us-east-1:111122223333:deliverystream/{commons}_firehose",
         "X-Amz-Firehose-Access-Key": KEYS[commons],
         "Content-Type": "application/json",
-        "Content-Encoding": "gzip",
         "User-Agent": "Amazon Kinesis Data Firehose Agent/1.0",
     }
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return headers
 
 
 def post_all(pipe: Pipeline, deliveries: list[Delivery], concurrency: int, result: RunResult):
@@ -610,7 +616,7 @@ def post_all(pipe: Pipeline, deliveries: list[Delivery], concurrency: int, resul
                 request_id = str(uuid.uuid4())
                 started = time.monotonic()
                 try:
-                    conn.request("POST", "/", body=d.body, headers=firehose_headers(request_id, d.commons))
+                    conn.request("POST", "/", body=d.body, headers=firehose_headers(request_id, d.commons, d.gzipped))
                     resp = conn.getresponse()
                     answer = resp.read()
                     status = resp.status
@@ -975,10 +981,14 @@ def main() -> int:
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="a commons-list fluent_bit setting for the work tree's runs (JSON value), e.g. output_workers=2")
     parser.add_argument("--variant", action="append", metavar="NAME:KEY=VALUE,...",
-                        help="the work tree again with these fluent_bit settings (repeatable), e.g. noworkers:search_workers=0")
+                        help="the work tree again with these fluent_bit (or front.*) settings (repeatable), "
+                             "e.g. noworkers:search_workers=0, whole:front.part_bytes=0")
     parser.add_argument("--profile", action="store_true", help="perf record Fluent Bit in each run; report shares")
     parser.add_argument("--mix", default="gen3-traffic", choices=["gen3-traffic", "varied"],
                         help="the workload generator's event mix")
+    parser.add_argument("--gzip", action="store_true",
+                        help="post deliveries gzip'd (Firehose's GZIP content encoding; the front then posts them whole) "
+                             "instead of plain (the stacks' NONE, which the front posts in parts)")
     parser.add_argument("--bad-every", type=int, default=8, help="every Nth delivery has a record that is not gzip")
     parser.add_argument("--stall-secs", type=float, default=90, help="no new document for this long: a stall")
     parser.add_argument("--s3-upload-timeout", default="5s", help="out_s3 upload_timeout in the bench list")
@@ -1010,9 +1020,9 @@ def main() -> int:
             count = args.deliveries or {"small": 48, "large": 16}[shape]
             count = max(count, max(concurrency))
             log(f"generating {count} {shape} deliveries and what they must give")
-            pools[shape] = make_deliveries(shape, count, seed, args.bad_every, args.mix)
+            pools[shape] = make_deliveries(shape, count, seed, args.bad_every, args.mix, args.gzip)
             seed += count
-        warmup = make_deliveries("small", 1, 999_000, 0, args.mix)[0]
+        warmup = make_deliveries("small", 1, 999_000, 0, args.mix, args.gzip)[0]
         n = 0
         for _ in range(args.repeat):
             for shape in shapes:

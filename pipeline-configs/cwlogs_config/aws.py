@@ -249,9 +249,11 @@ def csoc_template() -> dict:
                     "SecretsManagerConfiguration": {
                         "Enabled": True, "SecretARN": {"Ref": "AccessKey"},
                         "RoleARN": {"Fn::GetAtt": ["FirehoseRole", "Arn"]}},
-                    # in_http (and Vector's source) inflate it; records stay
-                    # CloudWatch's gzip inside (decompression off).
-                    "RequestConfiguration": {"ContentEncoding": "GZIP"},
+                    # Not GZIP: the front reads a delivery to post it to
+                    # Fluent Bit in parts, and njs 0.7 cannot inflate. The
+                    # records are CloudWatch's gzip already (decompression
+                    # off), so GZIP saved only base64's third.
+                    "RequestConfiguration": {"ContentEncoding": "NONE"},
                     "BufferingHints": {"SizeInMBs": {"Ref": "BufferSizeMiB"},
                                        "IntervalInSeconds": {"Ref": "BufferIntervalSecs"}},
                     "RetryOptions": {"DurationInSeconds": {"Ref": "RetryDurationSecs"}},

@@ -80,4 +80,5 @@ def render_njs(dep: Deployment, source: str, overrides: list[str]) -> str:
     return render_template("firehose.js", {
         "header": "\n".join("// " + line for line in header(source, overrides).split("\n")),
         "commons": table,
+        "part_bytes": f"var PART_BYTES = {dep.front['part_bytes']};",
     })

@@ -165,9 +165,8 @@ def _load_search(raw, aws_region: str) -> dict:
 
 def _load_front(raw, fluent_bit: dict) -> dict:
     front_in = Reader(raw, "front")
-    listen = front_in.get("listen", 443)
     front = {
-        "listen": _listen(listen),
+        "listen": _listen(front_in.get("listen", 443)),
         "server_name": front_in.string("server_name", "_", pattern=re.compile(r"[A-Za-z0-9._*-]+"), what="an nginx server_name"),
         "tls_certificate": front_in.string("tls_certificate", required=True),
         "tls_certificate_key": front_in.string("tls_certificate_key", required=True),
@@ -178,6 +177,7 @@ def _load_front(raw, fluent_bit: dict) -> dict:
         "js_dir": front_in.string("js_dir", "/etc/nginx/njs"),
         "log_dir": front_in.string("log_dir", "/var/log/nginx"),
         "user": front_in.string("user", "www-data", pattern=re.compile(r"[a-z_][a-z0-9_-]*"), what="a user name"),
+        "part_bytes": front_in.integer("part_bytes", 131072, 0, 64 << 20, what="bytes of records per part (0: no parts)"),
     }
     for key in ("tls_certificate", "tls_certificate_key", "js_dir", "log_dir"):
         check_path(front[key], f"front.{key}")

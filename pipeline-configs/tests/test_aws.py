@@ -121,7 +121,7 @@ def test_csoc_stack_per_commons():
         assert http["SecretsManagerConfiguration"] == {
             "Enabled": True, "SecretARN": csoc.ref("AccessKey"), "RoleARN": csoc.get_att("FirehoseRole", "Arn")}
         assert csoc.properties("AccessKey")["GenerateSecretString"]["GenerateStringKey"] == "api_key"
-        assert http["RequestConfiguration"] == {"ContentEncoding": "GZIP"}
+        assert http["RequestConfiguration"] == {"ContentEncoding": "NONE"}
         assert http["BufferingHints"] == {"SizeInMBs": "1", "IntervalInSeconds": "60"}
         assert http["RetryOptions"] == {"DurationInSeconds": "7200"}
         assert http["S3BackupMode"] == "FailedDataOnly"

@@ -62,6 +62,8 @@ class FluentBitStub:
         self.port = free_port()
         self.requests: list[dict] = []
         self.status: int | str = 201
+        # When set, this many requests are accepted before `status` applies.
+        self.accept_first: int | None = None
         self.server = None
         self.thread = None
         self.lock = threading.Lock()
@@ -78,6 +80,8 @@ class FluentBitStub:
                 with stub.lock:
                     stub.requests.append({"path": self.path, "headers": self.headers, "body": body})
                     status = stub.status
+                    if stub.accept_first is not None and len(stub.requests) <= stub.accept_first:
+                        status = 201
                 if status == "drop":
                     self.close_connection = True
                     try:
@@ -110,6 +114,7 @@ class FluentBitStub:
         with self.lock:
             self.requests.clear()
             self.status = 201
+            self.accept_first = None
 
 
 # --------------------------------------------------------------------------
@@ -361,15 +366,84 @@ def test_each_key_routes_to_its_commons_tag(front, stub):
         assert [r["path"] for r in stub.requests] == [path]
 
 
-def test_large_delivery_spooled_to_disk_is_forwarded_intact(front, stub):
-    # Bigger than nginx's in-memory body buffer: nginx writes it to a
-    # temporary file and the proxy sends it from there.
+def test_large_gzip_delivery_is_forwarded_whole(front, stub):
+    # The front cannot inflate (njs 0.7): a gzip body goes as it came.
     request_id, body = delivery(records=1)
     payload = gzip.compress(body) + os.urandom(3 * 1024 * 1024)
     status, _, answer = front.post(payload, firehose_headers(request_id, DEV_KEY))
     assert status == 200, answer
     (seen,) = stub.requests
     assert seen["body"] == payload
+
+
+# --------------------------------------------------------------------------
+# large deliveries, posted in parts
+
+
+def part_bytes(front) -> int:
+    (value,) = re.findall(r"^var PART_BYTES = (\d+);$", (front.conf.parent / "firehose.js").read_text(), re.M)
+    return int(value)
+
+
+def large_delivery(sizes: list[int]) -> tuple[str, dict]:
+    """A delivery whose records hold this many bytes of base64 each (the
+    front never decodes them)."""
+    request_id = str(uuid.uuid4())
+    records = [{"data": base64.b64encode(os.urandom(size * 3 // 4)).decode()} for size in sizes]
+    return request_id, {"requestId": request_id, "timestamp": now_ms(), "records": records}
+
+
+def test_large_plain_delivery_is_posted_in_parts(front, stub):
+    limit = part_bytes(front)
+    # Records of a third of a part, then one larger than a part on its own.
+    sizes = [limit // 3] * 10 + [limit + 1000] + [limit // 3] * 2
+    request_id, value = large_delivery(sizes)
+    body = json.dumps(value).encode()
+    before = now_ms()
+    status, headers, answer = front.post(body, firehose_headers(request_id, DEV_KEY, gzipped=False))
+    check_answer(status, headers, answer, 200, request_id, before)
+
+    records, lengths = [], []
+    for seen in stub.requests:
+        assert seen["path"] == "/cwlogs.devplanetv1"
+        assert seen["headers"]["Content-Length"] == str(len(seen["body"]))
+        assert "Content-Encoding" not in seen["headers"]
+        assert "X-Amz-Firehose-Access-Key" not in seen["headers"]
+        part = json.loads(seen["body"])
+        assert list(part) == ["requestId", "timestamp", "firstRecordIndex", "records"]
+        assert (part["requestId"], part["timestamp"]) == (request_id, value["timestamp"])
+        assert part["firstRecordIndex"] == len(records), "parts in order, none skipped"
+        size = sum(len(json.dumps(r, separators=(",", ":"))) for r in part["records"])
+        assert size <= limit or len(part["records"]) == 1, size
+        records += part["records"]
+        lengths.append(len(part["records"]))
+    assert records == value["records"]
+    assert lengths == [2, 2, 2, 2, 2, 1, 2], "as many records as fit, the large one alone"
+
+
+def test_a_refused_part_fails_the_delivery_and_stops_it(front, stub):
+    limit = part_bytes(front)
+    request_id, value = large_delivery([limit // 3] * 6)
+    stub.status, stub.accept_first = 502, 1
+    before = now_ms()
+    status, headers, answer = front.post(json.dumps(value).encode(), firehose_headers(request_id, DEV_KEY, gzipped=False))
+    check_answer(status, headers, answer, 500, request_id, before, error=True)
+    assert len(stub.requests) == 2, "nothing is posted after the refused part"
+    assert "Fluent Bit answered HTTP 502 (part 2 of 3)" in front.read_logs()
+
+
+@pytest.mark.parametrize("body", [
+    b"{\"records\": [" + b"1," * 100_000 + b"2",
+    json.dumps({"records": "x" * 200_000}).encode(),
+    json.dumps({"requestId": "r", "records": [{"data": "x" * 200_000}]}).encode(),
+    json.dumps({"requestId": "r", "firstRecordIndex": 0, "records": [{"data": "x" * 100_000}] * 3}).encode(),
+], ids=["not-json", "records-not-a-list", "one-record", "already-a-part"])
+def test_large_body_that_cannot_be_cut_is_posted_whole(front, stub, body):
+    # Fluent Bit and the decoder decide what it is, as for any body.
+    status, _, answer = front.post(body, firehose_headers("r", DEV_KEY, gzipped=False))
+    assert status == 200, answer
+    (seen,) = stub.requests
+    assert seen["body"] == body
 
 
 # --------------------------------------------------------------------------

@@ -2,13 +2,86 @@
 //
 // njs (0.7.9+) handler of the Firehose front (nginx.conf): Amazon Data
 // Firehose HTTP endpoint delivery -> Fluent Bit in_http, one tag per commons.
-// The body is never parsed: it may be gzip, and in_http inflates it.
+//
+// A delivery with more than PART_BYTES of records is posted in parts, one
+// after another, each a delivery of its own with the same requestId and
+// timestamp plus `firstRecordIndex` (where its first record sits in the
+// delivery), which the decoder uses as the records' indexes. Fluent Bit
+// holds each post whole, several times over, until its outputs are done with
+// it: parts bound that memory however large Firehose's buffer is. Any other
+// body (gzip, which njs 0.7 cannot inflate, or no Firehose delivery) is
+// posted unchanged, and in_http inflates gzip.
 
 // Commons served by this front: the Fluent Bit tag their deliveries get and
 // the environment variable holding their Firehose access key.
 var COMMONS = [
     // @@commons@@
 ];
+
+// Record bytes (as JSON text) per part; 0 posts every delivery whole.
+// @@part_bytes@@
+
+// The bodies to post for this request: the delivery in parts, or null to
+// post the body as it came.
+function deliveryParts(r) {
+    var encoding = r.headersIn['Content-Encoding'];
+    var text = r.requestText;
+    // requestText is undefined when nginx wrote the body to a file.
+    if (PART_BYTES <= 0 || (encoding && encoding !== 'identity') || typeof text !== 'string'
+        || text.length <= PART_BYTES) {
+        return null;
+    }
+    var delivery;
+    try {
+        delivery = JSON.parse(text);
+    } catch (e) {
+        return null;
+    }
+    if (delivery === null || typeof delivery !== 'object' || !Array.isArray(delivery.records)
+        || delivery.records.length < 2 || delivery.firstRecordIndex !== undefined) {
+        return null;
+    }
+    var records = delivery.records;
+    var parts = [];
+    var first = 0;
+    var bytes = 0;
+    for (var i = 0; i <= records.length; i++) {
+        var size = i < records.length ? JSON.stringify(records[i]).length : 0;
+        if (i === records.length || (i > first && bytes + size > PART_BYTES)) {
+            parts.push(JSON.stringify({
+                requestId: delivery.requestId,
+                timestamp: delivery.timestamp,
+                firstRecordIndex: first,
+                records: records.slice(first, i),
+            }));
+            first = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    return parts;
+}
+
+// Posts `bodies` to Fluent Bit one after another, stopping at the first
+// that is not accepted: resolves to its status (or the last one's) and, for
+// the log, which part it was.
+function postParts(r, uri, bodies) {
+    var next = 0;
+    function post() {
+        var body = bodies[next++];
+        return r.subrequest(uri, {method: 'POST', body: body}).then(function (reply) {
+            if (accepted(reply.status) && next < bodies.length) {
+                return post();
+            }
+            return {status: reply.status, what: ' (part ' + next + ' of ' + bodies.length + ')'};
+        });
+    }
+    return post();
+}
+
+function accepted(status) {
+    return status >= 200 && status < 300;
+}
 
 // Firehose's answer format: the request id echoed, the time in epoch ms and,
 // on failure, a message (Firehose copies the last one to its S3 backup).
@@ -70,18 +143,26 @@ function handle(r) {
     }
     var commons = found[0];
 
-    // The subrequest shares this request's body and headers; nginx.conf's
-    // /_fluentbit/ location fixes Content-Type and drops the access key.
-    r.subrequest('/_fluentbit/' + commons.tag, {method: 'POST'})
+    // A subrequest shares this request's headers, and its body unless given
+    // one; nginx.conf's /_fluentbit/ location fixes Content-Type and drops
+    // the access key. A delivery answered 500 after some of its parts were
+    // accepted is retried whole by Firehose: search keeps one copy of each
+    // document (its _id), the archive may hold those parts twice.
+    var uri = '/_fluentbit/' + commons.tag;
+    var parts = deliveryParts(r);
+    var posted = parts === null
+        ? r.subrequest(uri, {method: 'POST'}).then(function (reply) { return {status: reply.status, what: ''}; })
+        : postParts(r, uri, parts);
+    posted
         .then(function (reply) {
-            if (reply.status >= 200 && reply.status < 300) {
+            if (accepted(reply.status)) {
                 answer(r, 200, requestId);
                 return;
             }
             // Anything else, 413 included, becomes 500: Firehose drops a
             // batch answered 413 and retries every other error.
             r.error('firehose request ' + rid + ' for ' + commons.name
-                    + ': Fluent Bit answered HTTP ' + reply.status);
+                    + ': Fluent Bit answered HTTP ' + reply.status + reply.what);
             answer(r, 500, requestId, 'Fluent Bit answered HTTP ' + reply.status);
         })
         .catch(function (e) {
