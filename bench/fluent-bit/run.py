@@ -378,6 +378,8 @@ class RunResult:
     failures: list = field(default_factory=list)
     retried_posts: int = 0
     conflicts: int = 0
+    bulks: int = 0
+    largest_bulk_mb: float = 0.0
     load: tuple = ()
     profile: dict = field(default_factory=dict)
 
@@ -734,7 +736,9 @@ def one_run(args, build: Build, mode: str, shape: str, concurrency: int, deliver
             result.failures.append(f"S3 buffers not uploaded after {args.s3_wait} s")
         # Stop Fluent Bit first, then check what every stand-in received.
         pipe.fb.stop(timeout=60)
-        result.conflicts = pipe.stats()["conflicts"]
+        stats = pipe.stats()
+        result.conflicts = stats["conflicts"]
+        result.bulks, result.largest_bulk_mb = stats["bulks"], stats["largest_bulk"] / 1e6
         result.failures += check_exactly_once(pipe, [warmup] + deliveries)
         if profile:
             result.profile = perf_shares(root / "perf.data", mode)
@@ -1063,6 +1067,8 @@ def main() -> int:
             print(json.dumps(r.profile, indent=1))
         if r.threads:
             print(f"threads ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): {json.dumps(r.threads)}")
+        print(f"search bulks ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): {r.bulks}, "
+              f"the largest {r.largest_bulk_mb:.1f} MB")
         if r.peak_holders:
             print(f"peak resident MB by holder ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): "
                   f"{json.dumps(r.peak_holders)}")

@@ -39,6 +39,7 @@ class State:
         self.other = 0
         self.bulks = 0
         self.refused_bulks = 0
+        self.largest_bulk = 0
         self.first_created = None
         self.last_created = None
         self.down = False
@@ -51,7 +52,7 @@ class State:
             self.search_log.flush()
             return {
                 "created": self.created, "conflicts": self.conflicts, "other": self.other,
-                "bulks": self.bulks, "refused_bulks": self.refused_bulks,
+                "bulks": self.bulks, "refused_bulks": self.refused_bulks, "largest_bulk": self.largest_bulk,
                 "first_created": self.first_created, "last_created": self.last_created,
                 "alerts": self.alerts, "down": self.down,
             }
@@ -66,6 +67,8 @@ def bulk(state: State, body: bytes, default_index: str | None) -> tuple[int, byt
     now = time.time()
     with state.lock:
         state.bulks += 1
+        # Amazon OpenSearch refuses bulks over 10 MiB on small instance types.
+        state.largest_bulk = max(state.largest_bulk, len(body))
         while i < len(lines):
             line = lines[i]
             if not line.strip():
