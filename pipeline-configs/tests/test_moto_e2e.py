@@ -44,7 +44,7 @@ from cfn import Stack
 from fluent_bit_standin import DecodingInHttp
 from moto_support import MOTO_CFN_TYPES, Clients, DeployedStack, MotoServer, deploy_csoc, free_port
 from support import GENERATED, example_data, missing_tool
-from test_front import NGINX, Front, nginx_modules_dir
+from test_front import NGINX, Front, nginx_modules_dir, part_bytes
 
 AWS = GENERATED / "aws"
 DATA = example_data()
@@ -492,6 +492,39 @@ def test_a_corrupted_record_is_an_error_document_and_its_neighbours_decode(first
     assert (counters["records"], counters["records_failed"], counters["documents"]) == (3, 1, 3)
     COUNTS["corrupted records"] = 1
     COUNTS["corruption round documents"] = len(docs)
+
+
+def test_a_large_delivery_goes_to_fluent_bit_in_parts_and_decodes_as_one(first_round, pipeline):
+    r = first_round[COMMONS[0]]
+    # Incompressible messages keep each record (one put_log_events call)
+    # about 16 KB of base64: the delivery passes front.part_bytes twice over.
+    batches = [(f"large-{i}", [f"event {i} " + b64(os.urandom(12_000))], []) for i in range(20)]
+    put = put_batches(r.c, batches, int(time.time() * 1000) - 20_000)
+    records = r.pump.read()
+    assert len(records) == len(batches)
+    index_of = {envelope(data)["logStream"]: i for i, data in enumerate(records)}
+    victim = index_of["large-17"]
+    broken = bytearray(records[victim])
+    broken[len(broken) // 2] ^= 0xFF
+    sent = [b64(d) for d in records]
+    sent[victim] = b64(bytes(broken))
+    assert sum(len(json.dumps({"data": s})) for s in sent) > 2 * part_bytes(pipeline.front)
+    before = len(pipeline.standin.requests)
+    status, _, request_id = r.pump.post(sent)
+    assert status == 200
+    requests = pipeline.standin.requests[before:]
+    assert len(requests) >= 3, "posted in parts"
+    # Each record keeps its index in the delivery Firehose sent, whichever part carried it.
+    docs = documents_of(requests)
+    assert sorted(d["id"] for d in docs) == sorted(e["id"] for e in put if e["logStream"] != "large-17")
+    for doc in docs:
+        assert doc["firehose"] == {"requestId": request_id, "timestamp": doc["firehose"]["timestamp"],
+                                   "recordIndex": index_of[doc["logStream"]]}
+    (error,) = documents_of(requests, "error")
+    assert error["error"]["record_index"] == victim and error["raw_data"] == sent[victim]
+    assert error["error"]["reason"].startswith(f"Firehose record {victim} of request {request_id}:")
+    assert sum(req["output"]["counters"]["records"] for req in requests) == len(records)
+    COUNTS["parts of the large delivery"] = len(requests)
 
 
 def test_zz_counts(first_round):
