@@ -462,6 +462,21 @@ def test_bad_access_key_is_401(front, stub, key):
     assert stub.requests == []
 
 
+def test_bad_access_key_is_refused_before_the_body_is_read(front, stub):
+    # Headers announcing 60 MB, and no body: the 401 comes at once, so
+    # nginx neither waits for nor buffers a body from a caller without a key.
+    context = ssl.create_default_context(cafile=str(front.ca))
+    with socket.create_connection(("127.0.0.1", front.port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as conn:
+            conn.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                         b"X-Amz-Firehose-Request-Id: early\r\nX-Amz-Firehose-Access-Key: wrong\r\n"
+                         b"Content-Length: 60000000\r\n\r\n")
+            head = conn.recv(65536)
+    assert head.startswith(b"HTTP/1.1 401 "), head[:200]
+    assert b'"requestId":"early"' in head and b'"errorMessage":"access key missing or not valid"' in head
+    assert stub.requests == []
+
+
 def test_commons_with_empty_key_variable_is_unreachable(front, stub):
     # qaplanetv1's variable is set to "": neither an empty nor an absent key
     # may reach its tag.

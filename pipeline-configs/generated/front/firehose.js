@@ -173,6 +173,19 @@ function handle(r) {
         });
 }
 
+// js_set handler, evaluated in nginx.conf's rewrite phase, before nginx
+// reads a byte of the body: the 401 answer for a POST whose access key
+// matches no commons, or '' to go on. So nginx never buffers a body (up to
+// 64 MiB, in memory) for a caller without a key.
+function refusal(r) {
+    if (r.method !== 'POST' || commonsFor(r.headersIn['X-Amz-Firehose-Access-Key'] || '').length > 0) {
+        return '';
+    }
+    var requestId = r.headersIn['X-Amz-Firehose-Request-Id'] || '';
+    r.warn('firehose request ' + JSON.stringify(requestId) + ': access key missing or not valid for any commons');
+    return JSON.stringify({requestId: requestId, timestamp: Date.now(), errorMessage: 'access key missing or not valid'});
+}
+
 // js_set handler: the body nginx.conf answers with when it refuses a body
 // larger than client_max_body_size itself.
 function tooLarge(r) {
@@ -183,4 +196,4 @@ function tooLarge(r) {
     });
 }
 
-export default {handle: handle, tooLarge: tooLarge};
+export default {handle: handle, refusal: refusal, tooLarge: tooLarge};
