@@ -87,13 +87,24 @@ function accepted(status) {
 
 // Firehose's answer format: the request id echoed, the time in epoch ms and,
 // on failure, a message (Firehose copies the last one to its S3 backup).
-function answer(r, status, requestId, errorMessage) {
+function answerText(requestId, errorMessage) {
     var body = {requestId: requestId, timestamp: Date.now()};
     if (errorMessage !== undefined) {
         body.errorMessage = errorMessage;
     }
+    return JSON.stringify(body);
+}
+
+function answer(r, status, requestId, errorMessage) {
     r.headersOut['Content-Type'] = 'application/json';
-    r.return(status, JSON.stringify(body));
+    r.return(status, answerText(requestId, errorMessage));
+}
+
+// The 401 answer for a caller whose key matches no commons, logged.
+function keyRefused(r, requestId) {
+    // JSON-quoted so a hostile header cannot forge log lines.
+    r.warn('firehose request ' + JSON.stringify(requestId) + ': access key missing or not valid for any commons');
+    return answerText(requestId, 'access key missing or not valid');
 }
 
 // Comparison whose time does not depend on where the strings differ, so the
@@ -132,8 +143,10 @@ function handle(r) {
 
     var found = commonsFor(r.headersIn['X-Amz-Firehose-Access-Key'] || '');
     if (found.length === 0) {
-        r.warn('firehose request ' + rid + ': access key missing or not valid for any commons');
-        answer(r, 401, requestId, 'access key missing or not valid');
+        // nginx.conf refuses these before reading the body (`refusal`);
+        // this holds should that check not run.
+        r.headersOut['Content-Type'] = 'application/json';
+        r.return(401, keyRefused(r, requestId));
         return;
     }
     if (found.length > 1) {
@@ -181,19 +194,13 @@ function refusal(r) {
     if (r.method !== 'POST' || commonsFor(r.headersIn['X-Amz-Firehose-Access-Key'] || '').length > 0) {
         return '';
     }
-    var requestId = r.headersIn['X-Amz-Firehose-Request-Id'] || '';
-    r.warn('firehose request ' + JSON.stringify(requestId) + ': access key missing or not valid for any commons');
-    return JSON.stringify({requestId: requestId, timestamp: Date.now(), errorMessage: 'access key missing or not valid'});
+    return keyRefused(r, r.headersIn['X-Amz-Firehose-Request-Id'] || '');
 }
 
 // js_set handler: the body nginx.conf answers with when it refuses a body
 // larger than client_max_body_size itself.
 function tooLarge(r) {
-    return JSON.stringify({
-        requestId: r.headersIn['X-Amz-Firehose-Request-Id'] || '',
-        timestamp: Date.now(),
-        errorMessage: 'request body larger than this endpoint accepts',
-    });
+    return answerText(r.headersIn['X-Amz-Firehose-Request-Id'] || '', 'request body larger than this endpoint accepts');
 }
 
 export default {handle: handle, refusal: refusal, tooLarge: tooLarge};
