@@ -47,21 +47,27 @@ function deliveryParts(r) {
     var parts = [];
     var first = 0;
     var bytes = 0;
-    for (var i = 0; i <= records.length; i++) {
-        var size = i < records.length ? JSON.stringify(records[i]).length : 0;
-        if (i === records.length || (i > first && bytes + size > PART_BYTES)) {
-            parts.push(JSON.stringify({
-                requestId: delivery.requestId,
-                timestamp: delivery.timestamp,
-                firstRecordIndex: first,
-                records: records.slice(first, i),
-            }));
+    for (var i = 0; i < records.length; i++) {
+        var size = JSON.stringify(records[i]).length;
+        if (i > first && bytes + size > PART_BYTES) {
+            parts.push(partText(delivery, first, i));
             first = i;
             bytes = 0;
         }
         bytes += size;
     }
+    parts.push(partText(delivery, first, records.length));
     return parts;
+}
+
+// Records [first, end) of `delivery` as a delivery of their own.
+function partText(delivery, first, end) {
+    return JSON.stringify({
+        requestId: delivery.requestId,
+        timestamp: delivery.timestamp,
+        firstRecordIndex: first,
+        records: delivery.records.slice(first, end),
+    });
 }
 
 // Posts `bodies` to Fluent Bit one after another, stopping at the first

@@ -2,7 +2,8 @@
 //! parts, each carrying `firstRecordIndex`, decodes to exactly the entries
 //! of the whole delivery, in the core and through the options the Fluent
 //! Bit module reads from its record (the module itself runs the part
-//! fixture, tests/fixtures/firehose-delivery-part.json, with the others); a part whose `firstRecordIndex` is not a valid index is one error
+//! fixture, tests/fixtures/firehose-delivery-part.json, with the others);
+//! a part whose `firstRecordIndex` is not a valid index is one error
 //! document holding the whole part.
 
 use gen3_cwlogs::{EntryKind, Options};
@@ -62,7 +63,7 @@ fn parts_decode_to_the_whole_delivery() {
 }
 
 #[test]
-fn parts_decode_to_the_whole_delivery_in_the_fluent_bit_module() {
+fn parts_decode_to_the_whole_delivery_with_options_in_the_record() {
     // in_http makes the part one record; the pipeline adds the options.
     let whole = delivery();
     let with_options = |body: &[u8]| {
