@@ -39,6 +39,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memlimit import MemoryCgroup
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -248,12 +250,13 @@ def make_deliveries(shape: str, count: int, first_seed: int, bad_every: int, mix
 
 
 class Proc:
-    def __init__(self, name: str, cmd: list[str], log_path: Path, env: dict | None = None, cwd: Path | None = None):
+    def __init__(self, name: str, cmd: list[str], log_path: Path, env: dict | None = None, cwd: Path | None = None,
+                 preexec_fn=None):
         self.name = name
         self.log_path = log_path
         self.log = open(log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=preexec_fn)
 
     @property
     def pid(self) -> int:
@@ -382,6 +385,13 @@ class RunResult:
     largest_bulk_mb: float = 0.0
     load: tuple = ()
     profile: dict = field(default_factory=dict)
+    # With --memory-limit: Fluent Bit's memory cgroup (what a container limit sees).
+    memory_limit_mb: float = 0.0
+    cgroup_peak_mb: float = 0.0        # the most charged at once, reclaimable pages included
+    cgroup_anon_peak_mb: float = 0.0   # the most anonymous memory sampled (what cannot be reclaimed)
+    limit_hits: int = 0                # times the charge reached the limit and the kernel reclaimed
+    refaults: int = 0                  # reclaimed file pages read back
+    oom_kills: int = 0
 
     @property
     def events_per_sec(self) -> float:
@@ -401,7 +411,7 @@ class RunResult:
 class Pipeline:
     """Everything of one run, started in order and stopped in reverse."""
 
-    def __init__(self, args, build: Build, mode: str, root: Path, settings: dict):
+    def __init__(self, args, build: Build, mode: str, root: Path, settings: dict, memory_limit: int = 0):
         self.args = args
         self.build = build
         self.mode = mode
@@ -409,6 +419,7 @@ class Pipeline:
         self.settings = settings
         self.procs: list[Proc] = []
         self.ports = {k: free_port() for k in ("front", "in_http", "search", "slack", "moto", "monitoring")}
+        self.cgroup = MemoryCgroup(f"fb-bench-{os.getpid()}-{root.name}", memory_limit << 20) if memory_limit else None
 
     # -- setup
 
@@ -510,7 +521,8 @@ class Pipeline:
         fb_env = dict(env, **{c["slack"]: "/services/TBENCH/BBENCH/bench" for c in COMMONS if "slack" in c})
         fb_env.update(self.build.env)
         self.fb = Proc("fluent-bit", [self.args.fluent_bit, "-c", str(gen / "fluent-bit" / "fluent-bit.yaml")],
-                       self.root / "logs" / "fluent-bit.log", env=fb_env)
+                       self.root / "logs" / "fluent-bit.log", env=fb_env,
+                       preexec_fn=self.cgroup.enter if self.cgroup else None)
         self.procs.append(self.fb)
         wait_port(self.ports["in_http"], self.fb.proc, "fluent-bit")
         # The front.
@@ -542,6 +554,8 @@ class Pipeline:
             # nginx: SIGQUIT is its graceful stop.
             p.stop(signal.SIGQUIT if p.name == "nginx" else signal.SIGTERM)
         self.procs.clear()
+        if self.cgroup:
+            self.cgroup.remove()
 
     # -- talking to it
 
@@ -661,9 +675,10 @@ def wait_for(pipe: Pipeline, documents: int, stall_secs: float) -> tuple[bool, d
 
 
 def one_run(args, build: Build, mode: str, shape: str, concurrency: int, deliveries: list[Delivery],
-            warmup: Delivery, settings: dict, root: Path, profile: bool) -> RunResult:
-    result = RunResult(build.label, mode, shape, concurrency, load=load_average())
-    pipe = Pipeline(args, build, mode, root, settings)
+            warmup: Delivery, settings: dict, root: Path, profile: bool, memory_limit: int = 0) -> RunResult:
+    label = build.label + (f", {memory_limit} MB limit" if memory_limit else "")
+    result = RunResult(label, mode, shape, concurrency, load=load_average())
+    pipe = Pipeline(args, build, mode, root, settings, memory_limit)
     perf = None
     try:
         pipe.start()
@@ -692,6 +707,8 @@ def one_run(args, build: Build, mode: str, shape: str, concurrency: int, deliver
                 try:
                     result.peak_anon_mb = max(result.peak_anon_mb, status_kb(pipe.fb.pid, "RssAnon") / 1024)
                     result.peak_file_mb = max(result.peak_file_mb, status_kb(pipe.fb.pid, "RssFile") / 1024)
+                    if pipe.cgroup:
+                        result.cgroup_anon_peak_mb = max(result.cgroup_anon_peak_mb, pipe.cgroup.anon_bytes() / 2**20)
                     holders = resident_by_holder(pipe.fb.pid, root)
                     if sum(holders.values()) > sum(result.peak_holders.values()):
                         result.peak_holders = holders
@@ -732,6 +749,14 @@ def one_run(args, build: Build, mode: str, shape: str, concurrency: int, deliver
         result.threads = {k: round(v - threads0.get(k, 0.0), 2) for k, v in threads1.items() if v - threads0.get(k, 0.0) > 0}
         sampling.set()
         result.peak_rss_mb = status_kb(pipe.fb.pid, "VmHWM") / 1024
+        if pipe.cgroup:
+            result.memory_limit_mb = memory_limit
+            result.cgroup_peak_mb = pipe.cgroup.peak_bytes() / 2**20
+            result.limit_hits, result.oom_kills = pipe.cgroup.limit_hits(), pipe.cgroup.oom_kills()
+            result.refaults = pipe.cgroup.refaults()
+            if result.oom_kills:
+                result.failures.append(f"the OOM killer killed {result.oom_kills} process(es) of Fluent Bit "
+                                       f"under its {memory_limit} MB limit")
         if pipe.s3_pending_bytes() > 0:
             result.failures.append(f"S3 buffers not uploaded after {args.s3_wait} s")
         # Stop Fluent Bit first, then check what every stand-in received.
@@ -999,11 +1024,16 @@ def main() -> int:
     parser.add_argument("--s3-wait", type=float, default=120, help="seconds to wait for out_s3's uploads")
     parser.add_argument("--max-load", type=float, default=0,
                         help="wait (up to 10 min) before each run until the 1-minute load average is below this")
+    parser.add_argument("--memory-limit", default="0", metavar="MB[,MB...]",
+                        help="run Fluent Bit in a memory cgroup with this hard limit, as a container limit would "
+                             "(needs root; 0 = none; several: each configuration under each, interleaved); "
+                             "reports the cgroup's peak, reclaims and OOM kills")
     parser.add_argument("--json", help="write every run's figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, generated files)")
     args = parser.parse_args()
 
     modes = [m for m in args.modes.split(",") if m]
+    memory_limits = [int(m) for m in args.memory_limit.split(",") if m] or [0]
     if "aot" in modes and not args.wamrc:
         modes.remove("aot")
         log("no --wamrc: interpreter only")
@@ -1032,16 +1062,17 @@ def main() -> int:
             for shape in shapes:
                 for c in concurrency:
                     for mode in modes:
-                        for build in builds:
+                        for build, limit in [(b, m) for b in builds for m in memory_limits]:
                             if args.max_load:
                                 deadline = time.monotonic() + 600
                                 while load_average()[0] > args.max_load and time.monotonic() < deadline:
                                     time.sleep(10)
                             n += 1
                             root = work / f"run{n}"
-                            log(f"run {n}: {build.label}, {mode}, {shape}, {c} in flight")
+                            log(f"run {n}: {build.label}, {mode}, {shape}, {c} in flight"
+                                + (f", {limit} MB memory limit" if limit else ""))
                             r = one_run(args, build, mode, shape, c, pools[shape], warmup,
-                                        build.settings, root, args.profile)
+                                        build.settings, root, args.profile, limit)
                             results.append(r)
                             log(f"  {r.events} events in {r.seconds:.2f} s: {r.events_per_sec:,.0f}/s, "
                                 f"{r.events_per_cpu:,.0f} per FB CPU-s, p99 {r.latency(0.99):.2f} s, "
@@ -1069,6 +1100,11 @@ def main() -> int:
             print(f"threads ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): {json.dumps(r.threads)}")
         print(f"search bulks ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): {r.bulks}, "
               f"the largest {r.largest_bulk_mb:.1f} MB")
+        if r.memory_limit_mb:
+            print(f"memory limit ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): {r.memory_limit_mb:.0f} MB; "
+                  f"cgroup peak {r.cgroup_peak_mb:.0f} MB, anonymous peak {r.cgroup_anon_peak_mb:.0f} MB, "
+                  f"limit reached {r.limit_hits} times, reclaimed file pages read back {r.refaults}, "
+                  f"OOM kills {r.oom_kills}")
         if r.peak_holders:
             print(f"peak resident MB by holder ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): "
                   f"{json.dumps(r.peak_holders)}")
