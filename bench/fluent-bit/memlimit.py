@@ -65,15 +65,6 @@ class MemoryCgroup:
         stat = self._keyed("memory.stat")
         return stat.get("anon", 0) if self.v2 else stat.get("total_rss", stat.get("rss", 0))
 
-    def limit_hits(self) -> int:
-        """Times a charge met the limit (and the kernel had to reclaim). In
-        v1 with swap accounting the memory+swap counter is charged first, so
-        a charge that meets the limit fails there and is counted there."""
-        if self.v2:
-            return self._keyed("memory.events").get("max", 0)
-        memsw = self.path / "memory.memsw.failcnt"
-        return int(self._read("memory.failcnt")) + (int(memsw.read_text()) if memsw.exists() else 0)
-
     def refaults(self) -> int:
         """File pages read back after the kernel reclaimed them: reclaim that
         cost I/O (near zero when what it took was not needed again)."""

@@ -389,7 +389,6 @@ class RunResult:
     memory_limit_mb: float = 0.0
     cgroup_peak_mb: float = 0.0        # the most charged at once, reclaimable pages included
     cgroup_anon_peak_mb: float = 0.0   # the most anonymous memory sampled (what cannot be reclaimed)
-    limit_hits: int = 0                # times the charge reached the limit and the kernel reclaimed
     refaults: int = 0                  # reclaimed file pages read back
     oom_kills: int = 0
 
@@ -752,7 +751,7 @@ def one_run(args, build: Build, mode: str, shape: str, concurrency: int, deliver
         if pipe.cgroup:
             result.memory_limit_mb = memory_limit
             result.cgroup_peak_mb = pipe.cgroup.peak_bytes() / 2**20
-            result.limit_hits, result.oom_kills = pipe.cgroup.limit_hits(), pipe.cgroup.oom_kills()
+            result.oom_kills = pipe.cgroup.oom_kills()
             result.refaults = pipe.cgroup.refaults()
             if result.oom_kills:
                 result.failures.append(f"the OOM killer killed {result.oom_kills} process(es) of Fluent Bit "
@@ -1103,7 +1102,7 @@ def main() -> int:
         if r.memory_limit_mb:
             print(f"memory limit ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): {r.memory_limit_mb:.0f} MB; "
                   f"cgroup peak {r.cgroup_peak_mb:.0f} MB, anonymous peak {r.cgroup_anon_peak_mb:.0f} MB, "
-                  f"limit reached {r.limit_hits} times, reclaimed file pages read back {r.refaults}, "
+                  f"reclaimed file pages read back {r.refaults}, "
                   f"OOM kills {r.oom_kills}")
         if r.peak_holders:
             print(f"peak resident MB by holder ({r.config}, {r.mode}, {r.shape}, {r.concurrency}): "
