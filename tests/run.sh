@@ -48,6 +48,12 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 # wasm artifacts built by crates/artifacts, every fixture through every
 # host), the CLI, the VRL twin's parity tests.
 run cargo test --locked
+# The two binaries run below (the CLI, the JS package builder), linked from
+# what the tests compiled. Not `cargo run -p`: cargo unifies dependencies'
+# features over the packages it is asked to build, so one package alone
+# gets other features than the test build and recompiles wasmtime, VRL's
+# dependencies and the wasm artifacts (7 min in CI).
+cargo build --locked --bins --tests
 
 # --- pipeline-configs (Python) ---
 # The generated Fluent Bit / nginx configs and the Firehose front are tested
@@ -111,7 +117,7 @@ fi
 # tests, written out by the CLI that embeds it (target/ is not committed).
 component="$PWD/target/python-host/gen3_cwlogs.component.wasm"
 mkdir -p "$(dirname "$component")"
-cargo run --locked -q -p gen3-cwlogs-cli -- --export-component "$component"
+target/debug/gen3-cwlogs --export-component "$component"
 # `run` counts the results in the closing total; no bytecode or cache
 # directories are left in the work tree.
 run env PYTHONDONTWRITEBYTECODE=1 GEN3_CWLOGS_COMPONENT="$component" \
@@ -124,7 +130,7 @@ run env PYTHONDONTWRITEBYTECODE=1 GEN3_CWLOGS_COMPONENT="$component" \
 # then tested as users get them: the packed package under Node's test
 # runner on the shared fixtures, the page opened from file:// in Chromium
 # through playwright-core (npm; it never downloads a browser).
-cargo run --locked --quiet -p gen3-cwlogs-js-build
+target/debug/gen3-cwlogs-js-build
 if [ ! -d crates/js/tests/node_modules ] || ! (cd crates/js/tests && npm ls --depth=0 >/dev/null 2>&1); then
   (cd crates/js/tests && npm ci --no-audit --no-fund)
 fi
