@@ -15,6 +15,7 @@ import copy
 import datetime as dt
 import fnmatch
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -130,15 +131,21 @@ def golden() -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="session")
 def generated_ecs(tmp_path_factory) -> list[dict]:
-    """`ecs` documents of every fixture input, from the CLI (native core)."""
-    cargo = shutil.which("cargo")
-    if cargo is None:
-        missing_tool("cargo is not installed: the ecs documents are made by the CLI")
+    """`ecs` documents of every fixture input, from the CLI (native core):
+    the binary GEN3_CWLOGS_CLI names (tests/run.sh passes the one the test
+    build linked), otherwise `cargo run`."""
+    cli = os.environ.get("GEN3_CWLOGS_CLI")
+    if cli:
+        command = [cli]
+    else:
+        cargo = shutil.which("cargo")
+        if cargo is None:
+            missing_tool("cargo is not installed: the ecs documents are made by the CLI")
+        command = [cargo, "run", "--locked", "-q", "-p", "gen3-cwlogs-cli", "--"]
     out = tmp_path_factory.mktemp("ecs") / "documents.ndjson"
     with out.open("wb") as sink:
         proc = subprocess.run(
-            [cargo, "run", "--locked", "-q", "-p", "gen3-cwlogs-cli", "--", "--native", "--schema", "ecs",
-             *map(str, fixture_inputs())],
+            [*command, "--native", "--schema", "ecs", *map(str, fixture_inputs())],
             cwd=ROOT, stdout=sink, stderr=subprocess.PIPE, text=True, timeout=3600)
     # 1: some payloads gave error documents (the fixtures have bad records).
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
