@@ -118,11 +118,12 @@ fi
 component="$PWD/target/python-host/gen3_cwlogs.component.wasm"
 mkdir -p "$(dirname "$component")"
 target/debug/gen3-cwlogs --export-component "$component"
+# Python's and Node's tests take the component and the CLI from these
+# (without them they `cargo run` the CLI themselves).
+export GEN3_CWLOGS_COMPONENT="$component" GEN3_CWLOGS_CLI="$PWD/target/debug/gen3-cwlogs"
 # `run` counts the results in the closing total; no bytecode or cache
 # directories are left in the work tree.
-# GEN3_CWLOGS_CLI: the CLI the tests run (without it they `cargo run` it).
-run env PYTHONDONTWRITEBYTECODE=1 GEN3_CWLOGS_COMPONENT="$component" GEN3_CWLOGS_CLI="$PWD/target/debug/gen3-cwlogs" \
-  python3 -m pytest -q -p no:cacheprovider python/tests pipeline-configs/tests
+run env PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider python/tests pipeline-configs/tests
 # --- end pipeline-configs (Python) ---
 
 # --- JS package and decoder page (Node, headless Chromium) ---
@@ -135,5 +136,5 @@ target/debug/gen3-cwlogs-js-build
 if [ ! -d crates/js/tests/node_modules ] || ! (cd crates/js/tests && npm ls --depth=0 >/dev/null 2>&1); then
   (cd crates/js/tests && npm ci --no-audit --no-fund)
 fi
-run env GEN3_CWLOGS_COMPONENT="$component" node --test --test-reporter=spec crates/js/tests/*.test.mjs
+run node --test --test-reporter=spec crates/js/tests/*.test.mjs
 # --- end JS ---
