@@ -979,6 +979,42 @@ def table(results: list[RunResult]) -> str:
     return "\n".join(rows)
 
 
+# Fluent Bit names its threads: the pipeline thread runs in_http and every
+# filter, each output's workers are flb-out-<plugin>.<n>-w#<k> (cut to 15
+# characters by the kernel).
+THREAD_GROUPS = [("pipeline", "flb-pipeline"), ("search output", "flb-out-opensea"), ("S3 outputs", "flb-out-s3")]
+
+
+def thread_groups(threads: dict) -> dict:
+    groups = {name: 0.0 for name, _ in THREAD_GROUPS}
+    groups["other"] = 0.0
+    for thread, seconds in threads.items():
+        name = next((name for name, prefix in THREAD_GROUPS if thread.startswith(prefix)), "other")
+        groups[name] += seconds
+    return groups
+
+
+def thread_table(results: list[RunResult]) -> str:
+    """Fluent Bit's CPU by thread until every document was in search, and the
+    rate its stock outputs alone would allow if in_http and the filters cost
+    nothing: events / (search output + S3 outputs' CPU)."""
+    names = [name for name, _ in THREAD_GROUPS] + ["other"]
+    rows = ["| config | mode | delivery | in flight | " + " | ".join(f"{n} CPU s" for n in names)
+            + " | events per CPU-s of the outputs alone | events per CPU-s of the pipeline thread alone |",
+            "|---|---|---|---|" + "---|" * (len(names) + 2)]
+    for r in results:
+        if not r.threads:
+            continue
+        g = thread_groups(r.threads)
+        outputs = g["search output"] + g["S3 outputs"]
+        shape = f"{SHAPES[r.shape][0]}x{SHAPES[r.shape][1]}"
+        rows.append(f"| {r.config} | {r.mode} | {shape} | {r.concurrency} | "
+                    + " | ".join(f"{g[n]:.2f}" for n in names)
+                    + f" | {r.events / outputs if outputs else 0:,.0f}"
+                    + f" | {r.events / g['pipeline'] if g['pipeline'] else 0:,.0f} |")
+    return "\n".join(rows)
+
+
 def parse_settings(values: list[str]) -> dict:
     out = {}
     for item in values or []:
@@ -1091,6 +1127,8 @@ def main() -> int:
               f"{cpu_model()}; {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(header)
     print(table(results))
+    print()
+    print(thread_table(results))
     for r in results:
         if r.profile:
             print(f"\nprofile: {r.config}, {r.mode}, {r.shape}, {r.concurrency} in flight")
