@@ -965,14 +965,18 @@ def perf_shares(data: Path, mode: str) -> dict:
 # reporting
 
 
+def delivery_label(shape: str) -> str:
+    records, events = SHAPES[shape]
+    return f"{records}x{events}"
+
+
 def table(results: list[RunResult]) -> str:
     rows = ["| config | mode | delivery | in flight | events | s | events/s | events per FB CPU-s | FB CPU s "
             "| front CPU s | p50 s | p99 s | peak RSS MB | load | exactly once |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         ok = "yes" if not r.failures else ("STALL" if r.stalled else f"NO ({len(r.failures)})")
-        shape = f"{SHAPES[r.shape][0]}x{SHAPES[r.shape][1]}"
-        rows.append(f"| {r.config} | {r.mode} | {shape} | {r.concurrency} | {r.events} | {r.seconds:.2f} "
+        rows.append(f"| {r.config} | {r.mode} | {delivery_label(r.shape)} | {r.concurrency} | {r.events} | {r.seconds:.2f} "
                     f"| {r.events_per_sec:,.0f} | {r.events_per_cpu:,.0f} | {r.fb_cpu_drained:.2f} | {r.front_cpu:.2f} "
                     f"| {r.latency(0.5):.2f} | {r.latency(0.99):.2f} | {r.peak_rss_mb:.0f} "
                     f"| {r.load[0]:.1f} | {ok} |")
@@ -983,11 +987,11 @@ def table(results: list[RunResult]) -> str:
 # filter, each output's workers are flb-out-<plugin>.<n>-w#<k> (cut to 15
 # characters by the kernel).
 THREAD_GROUPS = [("pipeline", "flb-pipeline"), ("search output", "flb-out-opensea"), ("S3 outputs", "flb-out-s3")]
+THREAD_GROUP_NAMES = [name for name, _ in THREAD_GROUPS] + ["other"]
 
 
 def thread_groups(threads: dict) -> dict:
-    groups = {name: 0.0 for name, _ in THREAD_GROUPS}
-    groups["other"] = 0.0
+    groups = dict.fromkeys(THREAD_GROUP_NAMES, 0.0)
     for thread, seconds in threads.items():
         name = next((name for name, prefix in THREAD_GROUPS if thread.startswith(prefix)), "other")
         groups[name] += seconds
@@ -998,18 +1002,16 @@ def thread_table(results: list[RunResult]) -> str:
     """Fluent Bit's CPU by thread until every document was in search, and the
     rate its stock outputs alone would allow if in_http and the filters cost
     nothing: events / (search output + S3 outputs' CPU)."""
-    names = [name for name, _ in THREAD_GROUPS] + ["other"]
-    rows = ["| config | mode | delivery | in flight | " + " | ".join(f"{n} CPU s" for n in names)
+    rows = ["| config | mode | delivery | in flight | " + " | ".join(f"{n} CPU s" for n in THREAD_GROUP_NAMES)
             + " | events per CPU-s of the outputs alone | events per CPU-s of the pipeline thread alone |",
-            "|---|---|---|---|" + "---|" * (len(names) + 2)]
+            "|---|---|---|---|" + "---|" * (len(THREAD_GROUP_NAMES) + 2)]
     for r in results:
         if not r.threads:
             continue
         g = thread_groups(r.threads)
         outputs = g["search output"] + g["S3 outputs"]
-        shape = f"{SHAPES[r.shape][0]}x{SHAPES[r.shape][1]}"
-        rows.append(f"| {r.config} | {r.mode} | {shape} | {r.concurrency} | "
-                    + " | ".join(f"{g[n]:.2f}" for n in names)
+        rows.append(f"| {r.config} | {r.mode} | {delivery_label(r.shape)} | {r.concurrency} | "
+                    + " | ".join(f"{g[n]:.2f}" for n in THREAD_GROUP_NAMES)
                     + f" | {r.events / outputs if outputs else 0:,.0f}"
                     + f" | {r.events / g['pipeline'] if g['pipeline'] else 0:,.0f} |")
     return "\n".join(rows)
